@@ -1,0 +1,75 @@
+"""The teacher interface every backend implements and every pipeline calls.
+
+A pipeline builds a teacher from parameters with :func:`zeroshot_distill.teachers.build_teacher`
+and sends it a batch of :class:`ChatRequest`. The teacher answers each with a
+:class:`ChatResult` (never raises for a single bad answer: the result carries the status),
+going through the response cache and the cost ledger on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+ResultStatus = Literal["ok", "truncated", "refused", "error"]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion to make.
+
+    ``key`` identifies the request in logs and results (e.g. the example id); it is not part
+    of the cache key. ``example`` is the source row: only the simulated backend reads it (to
+    answer from the reference label and rationale); it is never sent to a real endpoint.
+    ``None`` sampling fields fall back to the teacher's configured defaults.
+    """
+
+    key: str
+    messages: Sequence[Mapping[str, str]]
+    example: Mapping[str, Any] | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    response_format: Mapping[str, Any] | None = None
+
+
+@dataclass
+class ChatResult:
+    """The teacher's answer to one request, with what it cost."""
+
+    key: str
+    text: str | None
+    status: ResultStatus
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    cached: bool = False
+    simulated: bool = False
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BudgetExceededError(RuntimeError):
+    """Raised when the next request would cross ``max_cost_usd``; everything paid is cached."""
+
+
+@runtime_checkable
+class Teacher(Protocol):
+    """A chat model that answers batches of requests through cache and ledger."""
+
+    backend: str
+    model: str
+    simulated: bool
+
+    def complete(
+        self, requests: Sequence[ChatRequest], *, stage: str, progress: bool = True
+    ) -> list[ChatResult]:
+        """Answer every request, in order. ``stage`` labels the spend in the ledger
+        (e.g. ``prompt_optimization``, ``annotation``, ``evaluation``)."""
+        ...
+
+    def spend(self) -> Mapping[str, Any]:
+        """Ledger totals so far: per stage and overall tokens, USD, cache hits, USD saved."""
+        ...
