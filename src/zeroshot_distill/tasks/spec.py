@@ -79,7 +79,8 @@ class TaskSpec(BaseModel):
             return cls.model_validate(dict(params))
         except ValidationError as err:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(spec)'}: {e['msg']}" for e in err.errors()
+                f"{'.'.join(str(p) for p in e['loc']) or '(spec)'}: {e['msg']}"
+                for e in err.errors()
             )
             name = params.get("name", "?") if isinstance(params, Mapping) else "?"
             raise TaskSpecError(f"invalid task spec {name!r}: {problems}") from None

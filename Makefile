@@ -1,0 +1,52 @@
+# zeroshot-distill: the two commands are `make install run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+# CPU build by default. For CUDA, e.g.: make install TORCH_SPEC="torch==2.13.0 --index-url <CUDA wheel index>"
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+PIPELINE ?= distill
+
+export KEDRO_DISABLE_TELEMETRY := 1
+export DO_NOT_TRACK := 1
+
+.PHONY: install run test test-fast lint format viz mlflow-ui sample-data benchmarks clean
+
+install:  ## create .venv and install torch (TORCH_SPEC) + the project with dev tools
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install $(TORCH_SPEC)
+	$(BIN)/python -m pip install -e ".[dev]"
+
+run:  ## run the distillation chain (PIPELINE=distill by default) with conf/base
+	$(BIN)/kedro run --pipeline=$(PIPELINE)
+
+test:  ## the full test suite, slow end-to-end tests included (what CI runs)
+	$(BIN)/python -m pytest
+
+test-fast:  ## the test suite without the slow end-to-end tests
+	$(BIN)/python -m pytest -m "not slow"
+
+lint:
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format:
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+viz:  ## the pipeline graph at http://127.0.0.1:4141
+	$(BIN)/kedro viz run
+
+mlflow-ui:  ## the MLflow UI at http://127.0.0.1:5000
+	$(BIN)/kedro mlflow ui
+
+sample-data:  ## regenerate the bundled sample data in data/01_raw
+	$(BIN)/python -m zeroshot_distill.sample_data --out data/01_raw
+
+benchmarks:
+	$(BIN)/python benchmarks/annotation_throughput.py
+	$(BIN)/python benchmarks/training_throughput.py
+
+clean:  ## remove run outputs (keeps data/01_raw and the venv)
+	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete
+	rm -rf mlflow.db mlartifacts

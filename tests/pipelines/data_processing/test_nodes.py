@@ -1,0 +1,233 @@
+"""Unit tests of the data_processing nodes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from zeroshot_distill.datasets.hf_task_dataset import HuggingFaceTaskDataset
+from zeroshot_distill.pipelines.data_processing.nodes import (
+    ExampleValidationError,
+    split_examples,
+    standardize_columns,
+    summarize_examples,
+    validate_examples,
+)
+
+NLI = {
+    "name": "nli",
+    "kind": "classification",
+    "description": "NLI",
+    "input_fields": ["premise", "hypothesis"],
+    "labels": ["entailment", "neutral", "contradiction"],
+}
+CQA = {
+    "name": "cqa",
+    "kind": "multiple_choice",
+    "description": "QA",
+    "input_fields": ["question", "choices"],
+    "n_choices": 5,
+}
+PARAMS = {
+    "column_mapping": {"label": "gold_label", "explanation": "reference_rationale"},
+    "label_mapping": {},
+    "id_column": "id",
+    "splits": {"valid_fraction": 0.2, "test_fraction": 0.2, "max_rows": {}},
+    "unlabeled_train": False,
+    "on_invalid": "error",
+}
+
+
+def nli_rows(n: int = 50) -> pd.DataFrame:
+    labels = ["entailment", "neutral", "contradiction"]
+    return pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "premise": [f"A person number {i} walks." for i in range(n)],
+            "hypothesis": [f"Someone {i} moves." for i in range(n)],
+            "label": [labels[i % 3] for i in range(n)],
+            "explanation": [f"Walking is moving ({i})." for i in range(n)],
+        }
+    )
+
+
+def prepared(raw: pd.DataFrame, task: dict = NLI, **overrides: object) -> pd.DataFrame:
+    return standardize_columns(raw, task, {**PARAMS, **overrides})
+
+
+def test_column_mapping_renames_source_columns_to_task_fields() -> None:
+    raw = pd.DataFrame(
+        {
+            "sentence1": ["A dog runs."],
+            "sentence2": ["An animal moves."],
+            "gold": [0],
+            "why": ["A dog is an animal."],
+        }
+    )
+    params = {
+        **PARAMS,
+        "column_mapping": {
+            "sentence1": "premise",
+            "sentence2": "hypothesis",
+            "gold": "gold_label",
+            "why": "reference_rationale",
+        },
+        "label_mapping": {0: "entailment", 1: "neutral", 2: "contradiction"},
+    }
+    out = standardize_columns(raw, NLI, params)
+    assert list(out.columns) == [
+        "id",
+        "split",
+        "premise",
+        "hypothesis",
+        "gold_label",
+        "reference_rationale",
+    ]
+    assert out.loc[0, "premise"] == "A dog runs."
+    assert out.loc[0, "gold_label"] == "entailment"
+    assert out.loc[0, "reference_rationale"] == "A dog is an animal."
+    assert out.loc[0, "id"] == "nli-0001"  # generated: the source has no id column
+
+
+def test_missing_task_column_names_the_field_and_the_fix() -> None:
+    raw = nli_rows(3).drop(columns=["hypothesis"])
+    with pytest.raises(ExampleValidationError, match=r"\['hypothesis'\].*column_mapping"):
+        prepared(raw)
+
+
+def test_invalid_rows_are_named_by_row_number_id_and_field() -> None:
+    raw = nli_rows(10)
+    raw.loc[3, "hypothesis"] = "   "
+    raw.loc[6, "label"] = "maybe"
+    raw.loc[8, "id"] = "r1"
+    with pytest.raises(ExampleValidationError) as err:
+        validate_examples(prepared(raw), NLI, PARAMS)
+    message = str(err.value)
+    assert "3 invalid input row(s)" in message
+    assert "row 4 (id='r3'): field 'hypothesis': empty text" in message
+    assert "row 7 (id='r6'): field 'gold_label'" in message and "'maybe'" in message
+    assert "row 9 (id='r1'): field 'id': duplicate id 'r1'" in message
+
+
+def test_drop_mode_sets_rows_aside_with_reasons_and_keeps_the_rest() -> None:
+    raw = nli_rows(10)
+    raw.loc[2, "premise"] = None
+    raw.loc[5, "label"] = "yes"
+    valid, rejected = validate_examples(prepared(raw), NLI, {**PARAMS, "on_invalid": "drop"})
+    assert len(valid) == 8
+    assert list(rejected["id"]) == ["r2", "r5"]
+    assert list(rejected["row_number"]) == [3, 6]
+    assert list(rejected["field"]) == ["premise", "gold_label"]
+    assert rejected.loc[0, "reason"] == "missing value"
+    assert len(valid) + len(rejected) == len(raw)  # no row disappears silently
+
+
+def test_wrong_number_of_choices_is_rejected() -> None:
+    raw = pd.DataFrame(
+        {
+            "id": ["q1", "q2"],
+            "question": ["Where is bread kept?", "What barks?"],
+            "choices": [["kitchen", "sky", "sea", "car", "moon"], ["dog", "cat", "cow"]],
+            "label": ["a", "a"],
+        }
+    )
+    with pytest.raises(ExampleValidationError, match=r"row 2 \(id='q2'\): field 'choices': 3"):
+        validate_examples(prepared(raw, CQA), CQA, PARAMS)
+
+
+def test_choices_from_csv_strings_are_parsed() -> None:
+    raw = pd.DataFrame(
+        {
+            "question": ["Where is bread kept?", "What barks?"],
+            "choices": ['["kitchen", "sky", "sea", "car", "moon"]', "dog|cat|cow|bird|fish"],
+            "label": ["A", "a"],
+        }
+    )
+    out = prepared(raw, CQA)
+    assert out.loc[0, "choices"] == ["kitchen", "sky", "sea", "car", "moon"]
+    assert out.loc[1, "choices"][4] == "fish"
+    assert list(out["gold_label"]) == ["a", "a"]
+
+
+def test_splits_are_deterministic_for_a_seed_and_differ_across_seeds() -> None:
+    valid, _ = validate_examples(prepared(nli_rows(100)), NLI, PARAMS)
+    first = split_examples(valid, PARAMS, seed=7)
+    again = split_examples(valid, PARAMS, seed=7)
+    other = split_examples(valid, PARAMS, seed=8)
+    pd.testing.assert_frame_equal(first, again)
+    assert not first[["id", "split"]].equals(other[["id", "split"]])
+    assert first["split"].value_counts().to_dict() == {"train": 60, "valid": 20, "test": 20}
+
+
+def test_source_splits_are_kept_and_valid_is_carved_from_train() -> None:
+    raw = nli_rows(40)
+    raw["split"] = ["test"] * 10 + ["train"] * 30
+    valid, _ = validate_examples(prepared(raw), NLI, PARAMS)
+    out = split_examples(valid, PARAMS, seed=0)
+    counts = out["split"].value_counts().to_dict()
+    assert counts == {"test": 10, "train": 24, "valid": 6}
+    assert set(out.loc[out["split"] == "test", "id"]) == {f"r{i}" for i in range(10)}
+
+
+def test_caps_and_unlabeled_train() -> None:
+    valid, _ = validate_examples(prepared(nli_rows(100)), NLI, PARAMS)
+    params = {
+        **PARAMS,
+        "splits": {**PARAMS["splits"], "max_rows": {"train": 10, "test": 5}},
+        "unlabeled_train": True,
+    }
+    out = split_examples(valid, params, seed=1)
+    assert out["split"].value_counts().to_dict() == {"train": 10, "valid": 20, "test": 5}
+    assert out.loc[out["split"] == "train", "gold_label"].isna().all()
+    assert out.loc[out["split"] != "train", "gold_label"].notna().all()
+
+
+def test_bad_split_fractions_name_the_parameter() -> None:
+    valid, _ = validate_examples(prepared(nli_rows(10)), NLI, PARAMS)
+    params = {**PARAMS, "splits": {"valid_fraction": 0.6, "test_fraction": 0.5}}
+    with pytest.raises(ValueError, match="valid_fraction \\+ test_fraction"):
+        split_examples(valid, params, seed=0)
+
+
+def test_summary_counts_splits_and_rejections() -> None:
+    valid, rejected = validate_examples(
+        prepared(nli_rows(20)), NLI, {**PARAMS, "on_invalid": "drop"}
+    )
+    metrics = summarize_examples(split_examples(valid, PARAMS, seed=0), rejected)
+    assert metrics["n_examples"] == [{"value": 20.0, "step": 0}]
+    assert metrics["n_rejected"][0]["value"] == 0.0
+    total = sum(metrics[f"n_{s}"][0]["value"] for s in ("train", "valid", "test"))
+    assert total == 20.0
+
+
+def test_hub_presets_reshape_to_the_raw_schema() -> None:
+    anli = HuggingFaceTaskDataset(
+        dataset_name="facebook/anli", preset="anli", splits={"train": "train_r1"}
+    )
+    frame = pd.DataFrame(
+        {"uid": ["u1"], "premise": ["p"], "hypothesis": ["h"], "label": [2], "reason": ["r"]}
+    )
+    out = anli.reshape(frame, "train")
+    assert out.to_dict("records") == [
+        {
+            "id": "u1",
+            "premise": "p",
+            "hypothesis": "h",
+            "label": "contradiction",
+            "explanation": "r",
+            "split": "train",
+        }
+    ]
+    cqa = HuggingFaceTaskDataset(
+        dataset_name="tau/commonsense_qa", preset="commonsense_qa", splits={"test": "test"}
+    )
+    frame = pd.DataFrame(
+        {
+            "id": ["c1"],
+            "question": ["q?"],
+            "choices": [{"label": list("ABCDE"), "text": list("vwxyz")}],
+            "answerKey": [""],
+        }
+    )
+    row = cqa.reshape(frame, "test").iloc[0]
+    assert row["choices"] == list("vwxyz") and row["label"] is None
