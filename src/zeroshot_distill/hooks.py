@@ -8,6 +8,7 @@ from typing import Any
 
 import mlflow
 from kedro.framework.hooks import hook_impl
+from kedro.io.core import AbstractVersionedDataset
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +55,42 @@ class TeacherProvenanceHook:
             }
         )
         self._tagged = True
+
+
+class MlflowArtifactHook:
+    """Log a dataset's file to the MLflow run right after it is saved.
+
+    kedro-mlflow's ``MlflowArtifactDataset`` cannot wrap a versioned dataset, so reports and
+    plots stay ordinary versioned catalog entries and opt in through their metadata::
+
+        report:
+          type: text.TextDataset
+          versioned: true
+          metadata:
+            mlflow: {artifact_path: reports}
+    """
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any) -> None:
+        self._catalog = catalog
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+        if self._catalog is None or mlflow.active_run() is None:
+            return
+        dataset = self._catalog.get(dataset_name)
+        metadata = getattr(dataset, "metadata", None) or {}
+        options = metadata.get("mlflow") if isinstance(metadata, Mapping) else None
+        if not isinstance(options, Mapping):
+            return
+        if isinstance(dataset, AbstractVersionedDataset):
+            path = dataset._get_save_path()
+        else:
+            path = getattr(dataset, "_filepath", None)
+        if path is None:
+            logger.warning("cannot log %s to MLflow: its dataset has no file path", dataset_name)
+            return
+        mlflow.log_artifact(str(path), artifact_path=options.get("artifact_path"))

@@ -4,10 +4,10 @@ from typing import Any
 
 from kedro.config import OmegaConfigLoader
 
-from zeroshot_distill.hooks import TeacherProvenanceHook
+from zeroshot_distill.hooks import MlflowArtifactHook, TeacherProvenanceHook
 
 # kedro-mlflow registers its own hooks through its plugin entry point.
-HOOKS = (TeacherProvenanceHook(),)
+HOOKS = (TeacherProvenanceHook(), MlflowArtifactHook())
 
 
 
