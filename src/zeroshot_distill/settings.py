@@ -5,10 +5,10 @@ from typing import Any
 from kedro.config import OmegaConfigLoader
 
 from zeroshot_distill.hooks import MlflowArtifactHook, TeacherProvenanceHook
+from zeroshot_distill.teachers.hooks import TeacherRunHook
 
 # kedro-mlflow registers its own hooks through its plugin entry point.
-HOOKS = (TeacherProvenanceHook(), MlflowArtifactHook())
-
+HOOKS = (TeacherRunHook(), TeacherProvenanceHook(), MlflowArtifactHook())
 
 
 def _task_spec(name: str, *, _root_: Any) -> Any:

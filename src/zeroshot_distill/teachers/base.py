@@ -23,6 +23,11 @@ class ChatRequest:
     of the cache key. ``example`` is the source row: only the simulated backend reads it (to
     answer from the reference label and rationale); it is never sent to a real endpoint.
     ``None`` sampling fields fall back to the teacher's configured defaults.
+
+    Sampling several answers to the same prompt: at ``temperature > 0`` identical requests
+    in one ``complete()`` call are distinct samples (the k-th repeat has its own cache
+    key); ``seed`` (sent to the API where supported, and part of the cache key) also tells
+    samples apart across calls. At temperature 0 identical requests are sent once.
     """
 
     key: str
@@ -31,6 +36,7 @@ class ChatRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     response_format: Mapping[str, Any] | None = None
+    seed: int | None = None
 
 
 @dataclass

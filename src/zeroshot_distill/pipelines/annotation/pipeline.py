@@ -1,0 +1,79 @@
+"""annotation: template -> plan -> (dry-run estimate) -> teacher answers -> metrics.
+
+Dry run (no teacher call): ``kedro run --pipelines annotation --to-nodes
+estimate_annotation_cost``.
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from zeroshot_distill.pipelines.annotation.nodes import (
+    annotate_examples,
+    estimate_annotation_cost,
+    plan_annotation,
+    select_template,
+    summarize_annotations,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Pick and validate the template, plan the rows, estimate, annotate, report."""
+    return Pipeline(
+        [
+            Node(
+                select_template,
+                inputs=[
+                    "examples",
+                    "params:task",
+                    "params:annotation",
+                    "best_prompt",
+                    "params:seed",
+                ],
+                outputs="annotation_prompt",
+                name="select_annotation_template",
+            ),
+            Node(
+                plan_annotation,
+                inputs=[
+                    "examples",
+                    "params:task",
+                    "params:annotation",
+                    "annotation_prompt",
+                    "params:seed",
+                ],
+                outputs="annotation_plan",
+                name="plan_annotation",
+            ),
+            Node(
+                estimate_annotation_cost,
+                inputs=[
+                    "annotation_plan",
+                    "examples",
+                    "params:task",
+                    "params:teacher",
+                    "params:annotation",
+                ],
+                outputs="annotation_cost_estimate",
+                name="estimate_annotation_cost",
+            ),
+            Node(
+                annotate_examples,
+                inputs=[
+                    "annotation_plan",
+                    "examples",
+                    "params:task",
+                    "params:teacher",
+                    "params:annotation",
+                    "annotation_prompt",
+                    "annotation_cost_estimate",
+                ],
+                outputs=["annotations", "annotation_run_stats"],
+                name="annotate_examples",
+            ),
+            Node(
+                summarize_annotations,
+                inputs=["annotations", "examples", "annotation_run_stats"],
+                outputs="annotation_metrics",
+                name="summarize_annotations",
+            ),
+        ]
+    )

@@ -1,0 +1,183 @@
+"""The ``teacher`` parameters, validated before anything is sent or paid for.
+
+Every key of the ``teacher`` block is declared here (unknown keys are an error, so a typo
+fails at start-up with its name). See ``conf/base/parameters_teacher.yml`` for the
+documented defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+BACKENDS = ("openai", "openai_batch", "transformers", "simulated")
+Backend = Literal["openai", "openai_batch", "transformers", "simulated"]
+CacheMode = Literal["read_write", "read_only", "off"]
+DEFAULT_CACHE_PATH = "data/03_primary/teacher_cache.sqlite"
+
+
+class TeacherConfigError(ValueError):
+    """The ``teacher`` parameters are invalid or incomplete (raised before any request)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Price(_Strict):
+    """USD per one million tokens; ``batch_discount`` overrides the block-wide discount."""
+
+    input_per_1m: float = Field(ge=0)
+    output_per_1m: float = Field(ge=0)
+    batch_discount: float | None = Field(default=None, ge=0, le=1)
+
+
+class CacheConfig(_Strict):
+    """Response cache: ``read_write`` (default), ``read_only`` (never writes) or ``off``."""
+
+    mode: CacheMode = "read_write"
+    path: str = DEFAULT_CACHE_PATH
+
+
+class BatchConfig(_Strict):
+    """``openai_batch`` backend: polling and job size."""
+
+    completion_window: Literal["24h"] = "24h"
+    poll_interval_s: float = Field(default=30.0, gt=0)
+    # Stop waiting after this long (the job keeps running; a rerun picks it up). None: wait.
+    max_wait_s: float | None = Field(default=None, gt=0)
+    max_requests_per_job: int = Field(default=50_000, ge=1, le=50_000)
+    discount: float = Field(default=0.5, ge=0, le=1)
+
+
+class TransformersConfig(_Strict):
+    """``transformers`` backend: an in-process chat model (``teacher.model`` is its id/path)."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int = Field(default=8, ge=1)
+    trust_remote_code: bool = False
+    tokenizer: str | None = None  # defaults to the model's own
+
+
+class SimulatedConfig(_Strict):
+    """``simulated`` backend: how good the stand-in teacher is (before template effects)."""
+
+    accuracy: float = Field(default=0.85, ge=0, le=1)
+    explanation_rate: float = Field(default=0.75, ge=0, le=1)
+    rationale_words: tuple[int, int] = (12, 35)
+    # How much a template's wording can move accuracy / explanation rate (0 = not at all).
+    template_sensitivity: float = Field(default=1.0, ge=0)
+    # The task's labels, used to give wrong answers (the base config interpolates ${task.labels}).
+    labels: list[str] | None = None
+    latency_s: float = Field(default=0.0, ge=0)
+    # Share of optimizer answers that are a duplicate / lose a placeholder (rejection paths).
+    optimizer_fault_rate: float = Field(default=0.06, ge=0, le=1)
+
+    @field_validator("rationale_words")
+    @classmethod
+    def _window(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if low < 1 or high < low:
+            raise ValueError("rationale_words must be [min, max] with 1 <= min <= max")
+        return value
+
+
+class TeacherConfig(_Strict):
+    """The whole ``teacher`` parameter block."""
+
+    backend: Backend
+    model: str = Field(min_length=1)
+    # Sampling defaults (a ChatRequest's own values win). All are part of the cache key.
+    temperature: float = Field(default=0.0, ge=0)
+    max_tokens: int | None = Field(default=256, ge=1)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    seed: int | None = None
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    # Send ``response_format`` (JSON mode) when a request asks for it; false for servers
+    # that reject it (the prompt still asks for JSON and the parser copes with free text).
+    structured_output: bool = True
+    max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    # Endpoint and credentials (openai, openai_batch). The key itself is never a parameter.
+    base_url: str | None = None
+    api_key_env: str | None = "OPENAI_API_KEY"
+    credentials: str | None = None
+    require_api_key: bool = True
+    organization: str | None = None
+    # Throughput and robustness.
+    concurrency: int = Field(default=16, ge=1, le=1024)
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    tokens_per_minute: float | None = Field(default=None, gt=0)
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    malformed_retries: int = Field(default=2, ge=0)
+    # Money.
+    max_cost_usd: float | None = None
+    prices: dict[str, Price] = Field(default_factory=dict)
+    batch: BatchConfig = Field(default_factory=BatchConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    transformers: TransformersConfig = Field(default_factory=TransformersConfig)
+    simulated: SimulatedConfig = Field(default_factory=SimulatedConfig)
+
+    @field_validator("max_cost_usd")
+    @classmethod
+    def _budget(cls, value: float | None) -> float | None:
+        if value is not None and value < 0:
+            raise ValueError(
+                f"must be >= 0 (got {value}); use null for no budget or a positive USD amount"
+            )
+        return value
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _prices(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @property
+    def needs_api_key(self) -> bool:
+        """Whether this backend talks to an endpoint that wants a key."""
+        return self.backend in ("openai", "openai_batch") and self.require_api_key
+
+    @property
+    def paid(self) -> bool:
+        """Backends that bill per token need a price-table entry for their model."""
+        return self.backend in ("openai", "openai_batch")
+
+    def price(self) -> Price:
+        """The model's price; local backends cost nothing unless the table says otherwise."""
+        if self.model in self.prices:
+            return self.prices[self.model]
+        if self.paid:
+            known = ", ".join(sorted(self.prices)) or "(empty)"
+            raise TeacherConfigError(
+                f"teacher.model {self.model!r} is not in the price table teacher.prices "
+                f"(known: {known}). Add `teacher.prices.{self.model}: "
+                "{input_per_1m: <USD>, output_per_1m: <USD>}` so that the cost ledger and "
+                "the budget can work."
+            )
+        return Price(input_per_1m=0.0, output_per_1m=0.0)
+
+    def batch_discount(self) -> float:
+        """Discount on the list price for the Batch API."""
+        price = self.price()
+        return self.batch.discount if price.batch_discount is None else price.batch_discount
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> TeacherConfig:
+        """Validate the ``teacher`` block; the error names every offending key."""
+        if not isinstance(params, Mapping):
+            raise TeacherConfigError(
+                f"the teacher parameters must be a mapping, got {type(params).__name__}"
+            )
+        try:
+            config = cls.model_validate(dict(params))
+        except ValidationError as err:
+            problems = "; ".join(
+                f"teacher.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+            )
+            raise TeacherConfigError(f"invalid teacher parameters: {problems}") from None
+        config.price()  # unknown model of a paid backend -> clear error now
+        return config

@@ -1,0 +1,506 @@
+"""What every backend shares: cache lookup, deduplication, budget, ledger, progress.
+
+:class:`CachedTeacher` implements the :class:`~zeroshot_distill.teachers.base.Teacher`
+protocol on top of a :class:`Backend` (openai, openai_batch, transformers, simulated),
+which only has to turn prepared requests into results. The flow of ``complete()``:
+
+1. prepare each request: effective sampling parameters and its cache key;
+2. answer what the cache has (``cached=True``, cost 0, the original price as USD saved);
+3. send each distinct missing request once (at temperature > 0, the k-th repeat of a
+   request is a distinct sample with its own key), in rounds the budget admits: a request
+   is sent only if its worst case (estimated prompt + ``max_tokens`` completion) still fits
+   under ``max_cost_usd``, so a run stops *before* crossing it;
+4. store each answer as it arrives (one small transaction), so a killed run loses nothing
+   it paid for, and account for it in the ledger and the run budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from tqdm.auto import tqdm
+
+from zeroshot_distill.teachers.base import BudgetExceededError, ChatRequest, ChatResult
+from zeroshot_distill.teachers.cache import CachedResponse, ResponseCache, cache_key
+from zeroshot_distill.teachers.config import TeacherConfig
+from zeroshot_distill.teachers.ledger import (
+    CONSERVATIVE_CHARS_PER_TOKEN,
+    CostEstimate,
+    CostLedger,
+    RunBudget,
+    estimate_prompt_tokens,
+    usd,
+)
+
+logger = logging.getLogger(__name__)
+
+CACHEABLE_STATUSES = frozenset({"ok", "truncated", "refused"})
+CACHE_KEY_VERSION = 1
+T = TypeVar("T")
+
+
+class TeacherFatalError(RuntimeError):
+    """The endpoint rejects every request (bad key, unknown model): stop, don't retry rows."""
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A request with its effective sampling parameters and cache key."""
+
+    request: ChatRequest
+    key: str
+    messages: list[dict[str, str]]
+    temperature: float
+    max_tokens: int | None
+    top_p: float | None
+    seed: int | None
+    response_format: dict[str, Any] | None
+    prompt_tokens_estimate: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Sink = Callable[[PreparedRequest, ChatResult], None]
+
+
+class Backend(Protocol):
+    """Turns prepared requests into results; the engine does everything else."""
+
+    name: str
+    model: str
+    simulated: bool
+
+    def cache_material(self, request: ChatRequest) -> Mapping[str, Any] | None:
+        """Extra cache-key material that changes the answer (e.g. the simulated settings)."""
+        ...
+
+    def count_prompt_tokens(self, messages: Sequence[Mapping[str, str]]) -> int | None:
+        """Exact prompt tokens when a local tokenizer knows them, else ``None``."""
+        ...
+
+    def run(self, items: Sequence[PreparedRequest], sink: Sink) -> None:
+        """Answer every item, calling ``sink(item, result)`` as each result arrives."""
+        ...
+
+    def close(self) -> None:
+        """Release clients and models."""
+        ...
+
+
+def run_sync(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running event loop
+    (a notebook): then it runs on a fresh loop in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coro())
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(make_coro())
+        except BaseException as err:  # re-raised in the caller's thread
+            box["error"] = err
+
+    thread = threading.Thread(target=target, name="teacher-event-loop")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _messages(request: ChatRequest) -> list[dict[str, str]]:
+    out = []
+    for i, message in enumerate(request.messages):
+        if "role" not in message or "content" not in message:
+            raise ValueError(
+                f"request {request.key!r}: message {i} needs 'role' and 'content', "
+                f"got keys {sorted(message)}"
+            )
+        out.append({"role": str(message["role"]), "content": str(message["content"])})
+    return out
+
+
+class CachedTeacher:
+    """A :class:`~zeroshot_distill.teachers.base.Teacher`: backend + cache + ledger + budget."""
+
+    def __init__(
+        self,
+        config: TeacherConfig,
+        backend: Backend,
+        cache: ResponseCache,
+        budget: RunBudget,
+    ) -> None:
+        self.config = config
+        self.backend_impl = backend
+        self.backend: str = backend.name
+        self.model: str = backend.model
+        self.simulated: bool = backend.simulated
+        self.cache = cache
+        self.budget = budget
+        self.ledger = CostLedger()
+        self._price = config.price()
+        self._discount = config.batch_discount() if backend.name == "openai_batch" else 0.0
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------ public
+    def complete(
+        self, requests: Sequence[ChatRequest], *, stage: str, progress: bool = True
+    ) -> list[ChatResult]:
+        """Answer every request, in order (see the module docstring for the flow).
+
+        Raises :class:`BudgetExceededError` when the next request could cross
+        ``max_cost_usd``; its ``results`` attribute holds what was answered (``None`` for
+        the rest), and every answer is in the cache already.
+        """
+        started = time.perf_counter()
+        prepared = self._prepare_all(requests)
+        results: list[ChatResult | None] = [None] * len(prepared)
+        hits = self.cache.get_many(p.key for p in prepared) if self.cache.readable else {}
+        groups: dict[str, list[int]] = {}
+        for i, item in enumerate(prepared):
+            stored = hits.get(item.key)
+            if stored is not None:
+                results[i] = self._from_cache(item, stored)
+                self.ledger.record(
+                    stage,
+                    status=stored.status,
+                    prompt_tokens=stored.prompt_tokens,
+                    completion_tokens=stored.completion_tokens,
+                    cost_usd=0.0,
+                    cached=True,
+                    saved_usd=stored.cost_usd,
+                )
+            else:
+                groups.setdefault(item.key, []).append(i)
+        todo = [prepared[indices[0]] for indices in groups.values()]
+        bar = tqdm(
+            total=len(prepared),
+            initial=len(prepared) - sum(len(g) for g in groups.values()),
+            desc=f"{stage} [{self.backend}:{self.model}]",
+            unit="req",
+            disable=not progress,
+            mininterval=0.5,
+            dynamic_ncols=True,
+        )
+        stage_cost = [0.0]
+
+        def sink(item: PreparedRequest, result: ChatResult) -> None:
+            indices = groups[item.key]
+            request_keys = [prepared[i].request.key for i in indices]
+            self._accept(stage, item, result, indices, request_keys, results, stage_cost)
+            bar.update(len(groups[item.key]))
+            bar.set_postfix_str(f"${stage_cost[0]:.4f}", refresh=False)
+
+        try:
+            while todo:
+                n_admit = self._admissible(todo)
+                if n_admit == 0:
+                    raise self._budget_error(stage, todo, results)
+                batch, todo = todo[:n_admit], todo[n_admit:]
+                self.backend_impl.run(batch, sink)
+                missing = [item for item in batch if results[groups[item.key][0]] is None]
+                if missing:  # a backend must answer everything it was given
+                    for item in missing:
+                        sink(item, self._error(item, "the backend returned no result"))
+        finally:
+            bar.close()
+        final = [r for r in results if r is not None]
+        totals = self.ledger.stage(stage)
+        logger.info(
+            "%s: %d requests to %s:%s in %.1fs, %d from cache, $%.4f spent, $%.4f saved, %s",
+            stage,
+            len(final),
+            self.backend,
+            self.model,
+            time.perf_counter() - started,
+            totals.cache_hits,
+            totals.cost_usd,
+            totals.saved_usd,
+            dict(totals.statuses),
+        )
+        return final
+
+    def spend(self) -> Mapping[str, Any]:
+        """Ledger totals: per stage and overall tokens, USD, cache hits, USD saved."""
+        summary = self.ledger.summary()
+        summary.update(
+            {
+                "backend": self.backend,
+                "model": self.model,
+                "simulated": self.simulated,
+                "run_spent_usd": self.budget.spent_usd,
+                "max_cost_usd": self.config.max_cost_usd,
+            }
+        )
+        return summary
+
+    def estimate(
+        self, requests: Sequence[ChatRequest], *, expected_completion_tokens: float | None = None
+    ) -> CostEstimate:
+        """Dry run: tokens and USD of answering ``requests``; nothing is sent.
+
+        Expected completion tokens per request: the argument, else the mean of this model's
+        cached ``ok`` answers (with at least 10 of them), else half of ``max_tokens``.
+        """
+        prepared = self._prepare_all(requests)
+        hits = self.cache.get_many(p.key for p in prepared) if self.cache.readable else {}
+        seen: set[str] = set()
+        to_send: list[PreparedRequest] = []
+        saved = 0.0
+        for item in prepared:
+            if item.key in hits:
+                saved += hits[item.key].cost_usd
+            elif item.key not in seen:
+                seen.add(item.key)
+                to_send.append(item)
+        source = "argument"
+        if expected_completion_tokens is None:
+            stats = self.cache.mean_completion_tokens(self.backend, self.model)
+            if stats and stats[1] >= 10:
+                expected_completion_tokens, source = stats[0], f"cache mean of {stats[1]} answers"
+            else:
+                source = "half of max_tokens"
+        prompt = completion_max = 0
+        completion_expected = 0.0
+        for item in to_send:
+            exact = self.backend_impl.count_prompt_tokens(item.messages)
+            prompt += exact if exact is not None else estimate_prompt_tokens(item.messages)
+            cap = item.max_tokens or self.config.max_tokens or 0
+            completion_max += cap
+            completion_expected += (
+                min(cap, expected_completion_tokens)
+                if expected_completion_tokens is not None
+                else cap / 2
+            )
+        completion_exp = math.ceil(completion_expected)
+        return CostEstimate(
+            backend=self.backend,
+            model=self.model,
+            n_requests=len(prepared),
+            n_cached=sum(1 for p in prepared if p.key in hits),
+            n_to_send=len(to_send),
+            prompt_tokens=prompt,
+            completion_tokens_expected=completion_exp,
+            completion_tokens_max=completion_max,
+            usd_expected=usd(self._price, prompt, completion_exp, self._discount),
+            usd_max=usd(self._price, prompt, completion_max, self._discount),
+            usd_saved_by_cache=saved,
+            expected_completion_source=source,
+        )
+
+    def close(self) -> None:
+        """Release the backend and the cache connections."""
+        self.backend_impl.close()
+        self.cache.close()
+
+    def __enter__(self) -> CachedTeacher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------------- helpers
+    def _prepare_all(self, requests: Sequence[ChatRequest]) -> list[PreparedRequest]:
+        occurrences: dict[str, int] = {}
+        prepared = []
+        for request in requests:
+            item = self._prepare(request, 0)
+            if item.temperature > 0:
+                k = occurrences.get(item.key, 0)
+                occurrences[item.key] = k + 1
+                if k:
+                    item = self._prepare(request, k)
+            prepared.append(item)
+        return prepared
+
+    def _prepare(self, request: ChatRequest, occurrence: int) -> PreparedRequest:
+        cfg = self.config
+        messages = _messages(request)
+        temperature = cfg.temperature if request.temperature is None else request.temperature
+        max_tokens = cfg.max_tokens if request.max_tokens is None else request.max_tokens
+        seed = cfg.seed if request.seed is None else request.seed
+        response_format = (
+            dict(request.response_format)
+            if request.response_format and cfg.structured_output
+            else None
+        )
+        payload: dict[str, Any] = {
+            "v": CACHE_KEY_VERSION,
+            "backend": self.backend,
+            "model": self.model,
+            "messages": messages,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "top_p": cfg.top_p,
+            "seed": seed,
+            "response_format": response_format,
+            "extra_body": cfg.extra_body,
+        }
+        material = self.backend_impl.cache_material(request)
+        if material:
+            payload["backend_material"] = dict(material)
+        if occurrence:
+            payload["occurrence"] = occurrence
+        return PreparedRequest(
+            request=request,
+            key=cache_key(payload),
+            messages=messages,
+            temperature=float(temperature),
+            max_tokens=max_tokens,
+            top_p=cfg.top_p,
+            seed=seed,
+            response_format=response_format,
+            prompt_tokens_estimate=estimate_prompt_tokens(messages, CONSERVATIVE_CHARS_PER_TOKEN),
+        )
+
+    def _from_cache(self, item: PreparedRequest, stored: CachedResponse) -> ChatResult:
+        return ChatResult(
+            key=item.request.key,
+            text=stored.text,
+            status=stored.status,  # type: ignore[arg-type]
+            model=self.model,
+            prompt_tokens=stored.prompt_tokens,
+            completion_tokens=stored.completion_tokens,
+            cost_usd=0.0,
+            latency_s=0.0,
+            cached=True,
+            simulated=self.simulated,
+            extra={**stored.extra, "saved_usd": stored.cost_usd, "cache_key": item.key},
+        )
+
+    def _error(self, item: PreparedRequest, message: str) -> ChatResult:
+        return ChatResult(
+            key=item.request.key,
+            text=None,
+            status="error",
+            model=self.model,
+            simulated=self.simulated,
+            error=message,
+        )
+
+    def _accept(
+        self,
+        stage: str,
+        item: PreparedRequest,
+        result: ChatResult,
+        indices: list[int],
+        request_keys: list[str],
+        results: list[ChatResult | None],
+        stage_cost: list[float],
+    ) -> None:
+        """Price, store and account for one fresh result; fan it out to duplicates."""
+        cost = usd(self._price, result.prompt_tokens, result.completion_tokens, self._discount)
+        result.cost_usd = cost
+        result.model = result.model or self.model
+        result.simulated = self.simulated
+        result.extra.setdefault("cache_key", item.key)
+        with self._lock:
+            if result.status in CACHEABLE_STATUSES and self.cache.writable:
+                stored_extra = {k: v for k, v in result.extra.items() if k != "cache_key"}
+                self.cache.put_many(
+                    [
+                        (
+                            item.key,
+                            self.backend,
+                            self.model,
+                            CachedResponse(
+                                key=item.key,
+                                text=result.text,
+                                status=result.status,
+                                prompt_tokens=result.prompt_tokens,
+                                completion_tokens=result.completion_tokens,
+                                cost_usd=cost,
+                                latency_s=result.latency_s,
+                                extra=stored_extra,
+                            ),
+                        )
+                    ]
+                )
+            self.budget.add(cost)
+            stage_cost[0] += cost
+            self.ledger.record(
+                stage,
+                status=result.status,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cost_usd=cost,
+                latency_s=result.latency_s,
+                saved_usd=cost * (len(indices) - 1),
+                count=len(indices),
+            )
+            for n, (index, request_key) in enumerate(zip(indices, request_keys, strict=True)):
+                if n == 0:
+                    results[index] = result
+                else:  # a duplicate request in the same call shares the answer, for free
+                    results[index] = ChatResult(
+                        key=request_key,
+                        text=result.text,
+                        status=result.status,
+                        model=result.model,
+                        prompt_tokens=result.prompt_tokens,
+                        completion_tokens=result.completion_tokens,
+                        cost_usd=0.0,
+                        latency_s=0.0,
+                        cached=True,
+                        simulated=result.simulated,
+                        error=result.error,
+                        extra={**result.extra, "saved_usd": cost, "deduplicated": True},
+                    )
+
+    def _worst_case_usd(self, item: PreparedRequest) -> float:
+        cap = item.max_tokens or self.config.max_tokens or 0
+        return usd(self._price, item.prompt_tokens_estimate, cap, self._discount)
+
+    def _admissible(self, todo: Sequence[PreparedRequest]) -> int:
+        """How many of ``todo`` (a prefix) fit under the budget in their worst case."""
+        if self.config.max_cost_usd is None:
+            return len(todo)
+        remaining = self.config.max_cost_usd - self.budget.spent_usd
+        total, n = 0.0, 0
+        for item in todo:
+            cost = self._worst_case_usd(item)
+            if total + cost > remaining + 1e-12:
+                break
+            total += cost
+            n += 1
+        return n
+
+    def _budget_error(
+        self, stage: str, todo: Sequence[PreparedRequest], results: list[ChatResult | None]
+    ) -> BudgetExceededError:
+        spent = self.budget.spent_usd
+        budget = self.config.max_cost_usd or 0.0
+        done = sum(r is not None for r in results)
+        next_cost = self._worst_case_usd(todo[0])
+        if self.cache.writable:
+            kept = (
+                f"All {done} answers so far are stored in the response cache "
+                f"({self.cache.path}) and will not be paid for again."
+            )
+        else:
+            kept = (
+                f"WARNING: teacher.cache.mode is {self.cache.mode!r}, so answers are not "
+                "stored; use read_write to keep what you pay for."
+            )
+        error = BudgetExceededError(
+            f"teacher budget reached in stage {stage!r}: ${spent:.4f} spent in this run of "
+            f"teacher.max_cost_usd=${budget:.4f} (this stage: "
+            f"${self.ledger.stage(stage).cost_usd:.4f}); the next request could cost up to "
+            f"${next_cost:.4f}, so {len(todo)} distinct requests were not sent. {kept} "
+            "To resume, rerun the same command with a higher budget, e.g. "
+            f"`--params teacher.max_cost_usd={max(budget * 2, budget + 1):g}`: cached "
+            "answers are reused and only the missing requests are sent."
+        )
+        error.results = list(results)  # type: ignore[attr-defined]
+        error.spent_usd = spent  # type: ignore[attr-defined]
+        error.max_cost_usd = budget  # type: ignore[attr-defined]
+        error.n_unsent = len(todo)  # type: ignore[attr-defined]
+        return error

@@ -1,0 +1,286 @@
+"""``openai`` backend: any OpenAI-compatible chat endpoint through the official client.
+
+OpenAI, Azure OpenAI (``base_url`` of the deployment), vLLM, Ollama, llama.cpp server,
+LM Studio. Async with bounded concurrency (``teacher.concurrency`` workers on one
+``AsyncOpenAI`` client), optional requests/tokens-per-minute limits (``aiolimiter``), and
+the client's own retry machinery for 408/409/429/5xx, connection errors and timeouts: it
+backs off exponentially and honours ``Retry-After`` (``teacher.max_retries``,
+``teacher.timeout_s``). A malformed response body is retried a few times with
+``tenacity``. Requests go through the client's documented low-level ``post`` (same retry
+and timeout machinery, no typed request/response models) over its aiohttp transport
+(``teacher.http_client``); together they halve the client's CPU per request, which is
+what lets 32 requests in flight at 200 ms latency reach > 0.9x the ideal 160 req/s on a
+shared 2-core machine.
+A single bad answer never raises: it becomes a result with status ``error`` (not cached,
+so a rerun retries it). An endpoint that rejects every request (401/403, unknown model)
+stops the run at once with :class:`~zeroshot_distill.teachers.engine.TeacherFatalError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import openai
+from aiolimiter import AsyncLimiter
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from zeroshot_distill.teachers.base import ChatRequest, ChatResult
+from zeroshot_distill.teachers.config import TeacherConfig
+from zeroshot_distill.teachers.credentials import redact
+from zeroshot_distill.teachers.engine import PreparedRequest, Sink, TeacherFatalError, run_sync
+from zeroshot_distill.teachers.ledger import estimate_prompt_tokens, estimate_tokens
+
+logger = logging.getLogger(__name__)
+
+
+class MalformedResponseError(ValueError):
+    """The endpoint answered 200 with a body that is not a usable chat completion."""
+
+
+def request_body(config: TeacherConfig, item: PreparedRequest, *, response_format: bool) -> dict:
+    """The chat completion parameters for one request (shared with the batch backend)."""
+    body: dict[str, Any] = {
+        "model": config.model,
+        "messages": item.messages,
+        "temperature": item.temperature,
+    }
+    if item.max_tokens is not None:
+        body[config.max_tokens_param] = item.max_tokens
+    if item.top_p is not None:
+        body["top_p"] = item.top_p
+    if item.seed is not None:
+        body["seed"] = item.seed
+    if item.response_format and response_format:
+        body["response_format"] = item.response_format
+    return body
+
+
+def result_from_completion(
+    completion: Mapping[str, Any], item: PreparedRequest, model: str, latency_s: float
+) -> ChatResult:
+    """A :class:`ChatResult` from a chat completion body (dict); raises
+    :class:`MalformedResponseError` when it has no usable choice."""
+    choices = completion.get("choices") if isinstance(completion, Mapping) else None
+    if not choices or not isinstance(choices, list) or not isinstance(choices[0], Mapping):
+        raise MalformedResponseError("the response has no choices")
+    choice = choices[0]
+    message = choice.get("message") or {}
+    if not isinstance(message, Mapping):
+        raise MalformedResponseError("the response's message is not an object")
+    text = message.get("content")
+    refusal = message.get("refusal")
+    finish = choice.get("finish_reason")
+    if refusal or finish == "content_filter":
+        status = "refused"
+        text = text or refusal
+    elif finish == "length":
+        status = "truncated"
+    elif text is None:
+        raise MalformedResponseError("the response's message has no content")
+    else:
+        status = "ok"
+    usage = completion.get("usage") or {}
+    extra: dict[str, Any] = {"finish_reason": finish}
+    if usage.get("prompt_tokens") is not None:
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        completion_tokens = int(usage.get("completion_tokens") or 0)
+    else:  # some local servers omit usage: estimate, and say so
+        prompt_tokens = estimate_prompt_tokens(item.messages)
+        completion_tokens = estimate_tokens(text or "")
+        extra["usage_estimated"] = True
+    return ChatResult(
+        key=item.request.key,
+        text=text,
+        status=status,  # type: ignore[arg-type]
+        model=str(completion.get("model") or model),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        latency_s=latency_s,
+        extra=extra,
+    )
+
+
+def fatal_error(err: Exception, config: TeacherConfig, api_key: str | None) -> TeacherFatalError:
+    """A clear stop for errors that every further request would repeat."""
+    status = getattr(err, "status_code", None)
+    detail = redact(str(getattr(err, "message", err)), api_key) or ""
+    endpoint = config.base_url or "the OpenAI API"
+    if status == 401:
+        hint = (
+            "the API key was rejected; check the key in "
+            f"{config.api_key_env or 'the environment'} / conf/local/credentials.yml"
+        )
+    elif status == 403:
+        hint = "the key may not use this model or endpoint"
+    else:
+        hint = f"is teacher.model {config.model!r} served at {endpoint}?"
+    return TeacherFatalError(
+        f"teacher endpoint {endpoint} answered HTTP {status}: {detail} ({hint}). "
+        "Answers received so far are cached."
+    )
+
+
+def _http_client(kind: str) -> Any:
+    """The async HTTP transport: aiohttp (about a third less CPU per request) or httpx."""
+    if kind == "aiohttp":
+        try:
+            import aiohttp  # noqa: F401  (openai's aiohttp transport needs it)
+        except ImportError:
+            logger.warning(
+                "teacher.http_client is aiohttp but aiohttp is not installed; using httpx "
+                "(pip install 'openai[aiohttp]')"
+            )
+            return None
+        return openai.DefaultAioHttpClient()
+    return None
+
+
+class OpenAIBackend:
+    """Concurrent chat completions against an OpenAI-compatible endpoint."""
+
+    name = "openai"
+    simulated = False
+
+    def __init__(self, config: TeacherConfig, api_key: str | None) -> None:
+        self.config = config
+        self.model = config.model
+        self._api_key = api_key
+        self._response_format_ok = config.structured_output
+
+    def cache_material(self, request: ChatRequest) -> Mapping[str, Any] | None:
+        """Server-specific parameters change answers: they are part of the key already."""
+        return None
+
+    def count_prompt_tokens(self, messages: Sequence[Mapping[str, str]]) -> int | None:
+        """No local tokenizer: the ledger uses the API's ``usage``."""
+        return None
+
+    def close(self) -> None:
+        """Nothing to release (a client lives only during ``run``)."""
+
+    def _client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self.config.base_url,
+            organization=self.config.organization,
+            timeout=self.config.timeout_s,
+            max_retries=self.config.max_retries,
+            http_client=_http_client(self.config.http_client),
+        )
+
+    def run(self, items: Sequence[PreparedRequest], sink: Sink) -> None:
+        """Answer ``items`` with ``teacher.concurrency`` concurrent workers."""
+        if items:
+            run_sync(lambda: self._run(items, sink))
+
+    async def _run(self, items: Sequence[PreparedRequest], sink: Sink) -> None:
+        cfg = self.config
+        rpm = AsyncLimiter(cfg.requests_per_minute, 60) if cfg.requests_per_minute else None
+        tpm = AsyncLimiter(cfg.tokens_per_minute, 60) if cfg.tokens_per_minute else None
+        pending = iter(items)
+        client = self._client()
+
+        async def worker() -> None:
+            for item in pending:  # a shared iterator: each item goes to one worker
+                if rpm is not None:
+                    await rpm.acquire()
+                if tpm is not None and cfg.tokens_per_minute:
+                    tokens = item.prompt_tokens_estimate + (item.max_tokens or 0)
+                    await tpm.acquire(min(float(tokens), cfg.tokens_per_minute))
+                sink(item, await self._one(client, item))
+
+        tasks = [asyncio.ensure_future(worker()) for _ in range(min(cfg.concurrency, len(items)))]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:  # a fatal error (or Ctrl-C): stop the other workers too
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            await client.close()
+
+    async def _one(self, client: openai.AsyncOpenAI, item: PreparedRequest) -> ChatResult:
+        started = time.perf_counter()
+        try:
+            return await self._attempts(client, item, started)
+        except (
+            openai.AuthenticationError,
+            openai.PermissionDeniedError,
+            openai.NotFoundError,
+        ) as err:
+            raise fatal_error(err, self.config, self._api_key) from None
+        except openai.BadRequestError as err:
+            if "response_format" in str(err) and self._response_format_ok and item.response_format:
+                logger.warning(
+                    "the endpoint rejects response_format (JSON mode); sending free-text "
+                    "requests from now on (set teacher.structured_output: false to skip this)"
+                )
+                self._response_format_ok = False
+                return await self._one(client, item)
+            return self._error(item, started, f"HTTP 400: {getattr(err, 'message', err)}")
+        except openai.APIStatusError as err:
+            message = getattr(err, "message", err)
+            return self._error(item, started, f"HTTP {err.status_code} after retries: {message}")
+        except openai.APITimeoutError:
+            return self._error(
+                item,
+                started,
+                f"timed out after {self.config.timeout_s:g}s ({self.config.max_retries} retries)",
+            )
+        except openai.APIConnectionError as err:
+            return self._error(item, started, f"connection error after retries: {err}")
+        except (
+            MalformedResponseError,
+            json.JSONDecodeError,
+            openai.APIResponseValidationError,
+        ) as e:
+            return self._error(item, started, f"malformed response: {e}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # one row's bad luck must not end the run
+            return self._error(item, started, f"{type(err).__name__}: {err}")
+
+    async def _attempts(
+        self, client: openai.AsyncOpenAI, item: PreparedRequest, started: float
+    ) -> ChatResult:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(
+                (MalformedResponseError, json.JSONDecodeError, openai.APIResponseValidationError)
+            ),
+            stop=stop_after_attempt(1 + self.config.malformed_retries),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                body = request_body(self.config, item, response_format=self._response_format_ok)
+                body.update(self.config.extra_body)
+                # The client's documented low-level call: the same retries, back-off,
+                # Retry-After and timeouts as `chat.completions.create`, without its typed
+                # request transform and response models (most of its CPU per request).
+                completion = await client.post("/chat/completions", body=body, cast_to=object)
+                return result_from_completion(
+                    completion, item, self.model, time.perf_counter() - started
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _error(self, item: PreparedRequest, started: float, message: str) -> ChatResult:
+        return ChatResult(
+            key=item.request.key,
+            text=None,
+            status="error",
+            model=self.model,
+            latency_s=time.perf_counter() - started,
+            error=redact(message, self._api_key),
+        )

@@ -1,0 +1,183 @@
+"""The annotation pipeline's nodes end to end on small tables (simulated and HTTP teachers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from kedro.io import Version
+
+from tests.pipelines.annotation.conftest import TEST_KEY
+from tests.teachers.helpers import (
+    NLI_TASK,
+    nli_answer,
+    nli_examples,
+    openai_config,
+    row_id,
+    simulated_config,
+)
+from zeroshot_distill.datasets.optional_json import OptionalJSONDataset
+from zeroshot_distill.pipelines.annotation import create_pipeline
+from zeroshot_distill.pipelines.annotation import nodes as N
+from zeroshot_distill.tasks.prompts import TemplateError
+from zeroshot_distill.teachers.stub_server import FaultRule, StubServer
+
+CONTRACT = [
+    "id", "teacher_label", "rationale", "raw_response", "parse_status", "prompt_tokens",
+    "completion_tokens", "cost_usd", "latency_s", "cached", "model", "simulated", "split",
+]  # fmt: skip
+
+
+def run_nodes(
+    examples: pd.DataFrame,
+    teacher: dict[str, Any],
+    annotation: dict[str, Any] | None = None,
+    best_prompt: dict[str, Any] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any], pd.DataFrame]:
+    params = {"progress": False, **(annotation or {})}
+    prompt = N.select_template(examples, NLI_TASK, params, best_prompt, 42)
+    plan = N.plan_annotation(examples, NLI_TASK, params, prompt, 42)
+    estimate = N.estimate_annotation_cost(plan, examples, NLI_TASK, teacher, params)
+    annotations, stats = N.annotate_examples(
+        plan, examples, NLI_TASK, teacher, params, prompt, estimate
+    )
+    metrics = N.summarize_annotations(annotations, examples, stats)
+    return annotations, {k: v[0]["value"] for k, v in metrics.items()}, prompt, plan
+
+
+def test_simulated_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
+    examples = nli_examples(60, splits=("train", "valid", "test"))
+    examples.loc[examples.index % 10 == 0, "gold_label"] = None
+    teacher = simulated_config(tmp_path)
+    annotations, metrics, prompt, _ = run_nodes(examples, teacher, {"rationale_fraction": 0.7})
+    assert set(CONTRACT) <= set(annotations.columns)
+    assert set(annotations["split"]) == {"train", "valid"}  # test is not annotated by default
+    assert len(annotations) == 40
+    assert annotations["simulated"].all() and prompt["source"] == "default"
+    assert set(annotations["parse_status"]) <= {"ok", "no_label", "no_rationale"}
+    no_gold = annotations["id"].isin(examples.loc[examples["gold_label"].isna(), "id"])
+    assert (annotations.loc[no_gold, "parse_status"] == "no_label").all()
+    kinds = annotations["prompt_kind"].value_counts()
+    assert 0 < kinds["label_only"] < kinds["full"]
+    assert 0.6 <= metrics["teacher_accuracy"] <= 1.0
+    assert metrics["explanation_rate"] > 0.8 and metrics["cache_hit_rate"] == 0.0
+    assert metrics["cost_usd"] > 0 and metrics["label_only_usd_saved"] > 0
+    for name in ("parse_failure_rate", "mean_rationale_words", "throughput_rows_per_s",
+                 "completion_tokens", "saved_usd"):  # fmt: skip
+        assert name in metrics
+    again, metrics2, _, _ = run_nodes(examples, teacher, {"rationale_fraction": 0.7})
+    assert again["cached"].all() and metrics2["cost_usd"] == 0.0
+    assert metrics2["saved_usd"] == pytest.approx(metrics["cost_usd"])
+    pd.testing.assert_series_equal(again["teacher_label"], annotations["teacher_label"])
+    annotations.to_parquet(tmp_path / "annotations.parquet")  # the catalog's format
+
+
+def test_best_prompt_wins_unless_configured_and_is_validated(tmp_path: Path) -> None:
+    examples = nli_examples(6)
+    teacher = simulated_config(tmp_path)
+    best = {
+        "template": "P: {premise}\nH: {hypothesis}\nExplain, then Answer:",
+        "template_id": "s3c2",
+        "accuracy": 0.9,
+        "explanation_rate": 0.95,
+        "score": 0.9,
+    }
+    annotations, _, prompt, plan = run_nodes(examples, teacher, best_prompt=best)
+    assert prompt["source"] == "best_prompt" and prompt["template_id"] == "s3c2"
+    assert plan["messages"].iloc[0][-1]["content"].startswith("P: [r0]")
+    assert (annotations["template_id"] == "s3c2").all()
+    configured = N.select_template(examples, NLI_TASK, {"prompt_source": "configured"}, best, 1)
+    assert configured["source"] == "default"
+    with pytest.raises(N.AnnotationError, match="run the prompt_optimization pipeline first"):
+        N.select_template(examples, NLI_TASK, {"prompt_source": "best_prompt"}, None, 1)
+    with pytest.raises(TemplateError, match=r"missing \{hypothesis\}"):
+        N.select_template(examples, NLI_TASK, {}, {"template": "only {premise}"}, 1)
+
+
+def test_bad_parameters_fail_before_any_request(tmp_path: Path) -> None:
+    examples = nli_examples(4)
+    with pytest.raises(TemplateError, match=r"unknown \{premis\}"):
+        N.select_template(examples, NLI_TASK, {"template": "{premis} {hypothesis}"}, None, 1)
+    with pytest.raises(N.AnnotationError, match=r"annotation\.rationale_fraction"):
+        N.select_template(examples, NLI_TASK, {"rationale_fraction": 1.5}, None, 1)
+    with pytest.raises(N.AnnotationError, match=r"annotation\.splits"):
+        N.plan_annotation(examples, NLI_TASK, {"splits": ["dev"]}, {}, 1)
+    prompt = N.select_template(examples, NLI_TASK, {}, None, 1)
+    with pytest.raises(N.AnnotationError, match=r"lacks column\(s\) \['hypothesis'\]"):
+        N.plan_annotation(examples.drop(columns="hypothesis"), NLI_TASK, {}, prompt, 1)
+
+
+def test_rationalize_labeled_and_few_shot_baseline(tmp_path: Path) -> None:
+    examples = nli_examples(9)
+    examples.loc[examples.index >= 6, "gold_label"] = None
+    teacher = simulated_config(tmp_path)
+    annotations, _, _, plan = run_nodes(examples, teacher, {"rationalize_labeled": True})
+    given = annotations["prompt_kind"] == "rationalize"
+    assert given.sum() == 6
+    gold = examples.set_index("id")["gold_label"]
+    assert (annotations.loc[given, "teacher_label"] == annotations.loc[given, "id"].map(gold)).all()
+    assert "The correct answer is:" in plan["messages"].iloc[0][-1]["content"]
+    few = N.select_template(examples, NLI_TASK, {"style": "few_shot_cot", "few_shot_k": 2}, None, 3)
+    assert few["source"] == "few_shot_cot"
+    assert few["template"].count("Explanation:") == 3
+
+
+def test_http_teacher_with_faults_json_mode_and_no_secret_on_disk(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    examples = nli_examples(12)
+    faults = [
+        FaultRule("rate_limit", match="[r1]", retry_after_s=0.1),
+        FaultRule("server_error", match="[r2]", times=None),
+        FaultRule("refusal", match="[r3]"),
+        FaultRule("truncated", match="[r4]"),
+    ]
+    with StubServer(nli_answer, faults=faults, api_key=TEST_KEY) as server:
+        teacher = openai_config(server.base_url, tmp_path, max_retries=1)
+        annotations, metrics, _, _ = run_nodes(examples, teacher, {"output_format": "json"})
+        status = dict(zip(annotations["id"], annotations["parse_status"], strict=True))
+        assert status["r2"] == "error" and status["r3"] == "refused"
+        assert status["r4"] == "truncated"
+        assert all(status[f"r{i}"] == "ok" for i in (0, 1, 5, 6, 7))
+        assert annotations.loc[annotations["id"] == "r2", "error"].item().startswith("HTTP 500")
+        assert metrics["status_error_rate"] == pytest.approx(1 / 12)
+        assert not annotations["simulated"].any()
+        first = {row_id(r.body) for r in server.chat_requests()}
+        n_first = len(server.chat_requests())
+        run_nodes(examples, teacher, {"output_format": "json"})
+        resent = [row_id(r.body) for r in server.chat_requests()[n_first:]]
+    assert len(first) == 12
+    assert set(resent) == {"r2"}  # only the failed row is asked again
+    annotations.to_parquet(tmp_path / "annotations.parquet")
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert TEST_KEY.encode() not in path.read_bytes(), path
+    assert TEST_KEY not in caplog.text
+
+
+def test_optional_best_prompt_dataset(tmp_path: Path) -> None:
+    path = str(tmp_path / "best_prompt.json")
+    assert OptionalJSONDataset(filepath=path, version=Version(None, None)).load() is None
+    OptionalJSONDataset(filepath=path, version=Version(None, None)).save({"template": "x"})
+    assert OptionalJSONDataset(filepath=path, version=Version(None, None)).load() == {
+        "template": "x"
+    }
+    assert OptionalJSONDataset(filepath=str(tmp_path / "none.json")).load() is None
+
+
+def test_pipeline_wiring() -> None:
+    pipeline = create_pipeline()
+    assert pipeline.inputs() == {
+        "examples", "best_prompt", "params:task", "params:teacher", "params:annotation",
+        "params:seed",
+    }  # fmt: skip
+    assert {
+        "annotations",
+        "annotation_metrics",
+        "annotation_cost_estimate",
+    } <= pipeline.all_outputs()
+    names = [node.name for node in pipeline.nodes]
+    assert names.index("estimate_annotation_cost") < names.index("annotate_examples")

@@ -1,0 +1,125 @@
+"""The simulated teacher: deterministic, template-sensitive, marked simulated; mock optimizer."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.teachers.helpers import NLI_LABELS, nli_examples, simulated_config, spec
+from zeroshot_distill.tasks.parsing import parse_answer
+from zeroshot_distill.tasks.prompts import default_template, render_prompt
+from zeroshot_distill.teachers import ChatRequest, build_teacher
+
+NLI = spec()
+EXPLAIN = "Premise: {premise}\nHypothesis: {hypothesis}\nExplain why, then give Answer: <label>."
+TERSE = "Premise: {premise}\nHypothesis: {hypothesis}\nReply with the label only. Answer:"
+
+
+def score(tmp_path: Path, template: str, n: int = 120, **settings: float) -> tuple[float, float]:
+    config = simulated_config(tmp_path, cache={"mode": "off"})
+    config["simulated"] = {**config["simulated"], **settings}
+    rows = nli_examples(n).to_dict("records")
+    requests = [
+        ChatRequest(key=r["id"], messages=render_prompt(template, NLI, r), example=r) for r in rows
+    ]
+    results = build_teacher(config).complete(requests, stage="scoring", progress=False)
+    parsed = [parse_answer(NLI, x.text, r) for x, r in zip(results, rows, strict=True)]
+    accuracy = sum(p.label == r["gold_label"] for p, r in zip(parsed, rows, strict=True)) / n
+    explained = sum(p.rationale is not None for p in parsed) / n
+    return accuracy, explained
+
+
+def test_answers_follow_the_settings_and_the_template(tmp_path: Path) -> None:
+    acc, rate = score(tmp_path, EXPLAIN, accuracy=0.8, explanation_rate=0.6)
+    assert 0.65 <= acc <= 0.95
+    assert rate >= 0.7  # "explain" raises the rate above 0.6
+    _, terse_rate = score(tmp_path, TERSE, accuracy=0.8, explanation_rate=0.6)
+    assert terse_rate <= 0.2
+    assert score(tmp_path, EXPLAIN, accuracy=1.0, template_sensitivity=0.0)[0] == 1.0
+    # Deterministic: the same template and settings score the same, every time.
+    assert score(tmp_path, EXPLAIN, accuracy=0.8, explanation_rate=0.6) == (acc, rate)
+
+
+def test_deterministic_marked_and_warned(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import zeroshot_distill.teachers.simulated as simulated
+
+    simulated._WARNED.clear()
+    caplog.set_level(logging.WARNING)
+    row = nli_examples(3).to_dict("records")[1]
+    request = ChatRequest(
+        key="r1", messages=render_prompt(default_template(NLI), NLI, row), example=row
+    )
+    first = build_teacher(simulated_config(tmp_path / "a")).complete([request], stage="s")
+    second = build_teacher(simulated_config(tmp_path / "b")).complete([request], stage="s")
+    assert first[0].text == second[0].text
+    assert first[0].simulated and "simulated" in first[0].model
+    assert first[0].cost_usd > 0  # priced like gpt-4o-mini in the demo's table
+    assert caplog.text.count("SIMULATED TEACHER") == 1
+    json_request = ChatRequest(
+        key="j", messages=request.messages, example=row, response_format={"type": "json_object"}
+    )
+    text = build_teacher(simulated_config(tmp_path / "c")).complete([json_request], stage="s")
+    assert text[0].text.startswith("{")
+
+
+def test_no_reference_label_means_no_label(tmp_path: Path) -> None:
+    row = {**nli_examples(1).to_dict("records")[0], "gold_label": None}
+    request = ChatRequest(
+        key="x", messages=render_prompt(default_template(NLI), NLI, row), example=row
+    )
+    (result,) = build_teacher(simulated_config(tmp_path)).complete([request], stage="s")
+    assert parse_answer(NLI, result.text, row).status == "no_label"
+
+
+def test_wrong_answers_for_choices_and_numbers(tmp_path: Path) -> None:
+    config = simulated_config(tmp_path, cache={"mode": "off"})
+    config["simulated"] = {"accuracy": 0.0, "template_sensitivity": 0.0, "labels": None}
+    teacher = build_teacher(config)
+    mc = {"id": "q", "question": "Where?", "choices": ["a1", "b1", "c1"], "gold_label": "b"}
+    num = {"id": "n", "question": "How many?", "gold_label": "12"}
+    results = teacher.complete(
+        [
+            ChatRequest(key="q", messages=[{"role": "user", "content": "Q: Where?"}], example=mc),
+            ChatRequest(key="n", messages=[{"role": "user", "content": "How many?"}], example=num),
+        ],
+        stage="s",
+        progress=False,
+    )
+    letter = re.search(r"\(([a-c])\)", results[0].text).group(1)
+    assert letter in {"a", "c"}
+    assert "12" not in results[1].text.split("answer is")[-1]
+
+
+def meta_prompt(templates: list[str]) -> list[dict[str, str]]:
+    shown = "\n".join(f"<PRT>{t}</PRT>\nscore: {i}" for i, t in enumerate(templates))
+    return [
+        {
+            "role": "user",
+            "content": f"Here are templates with scores:\n{shown}\n"
+            "Write a new, better template inside <PRT></PRT>.",
+        }
+    ]
+
+
+def test_optimizer_role_proposes_varied_templates_with_placeholders(tmp_path: Path) -> None:
+    seeds = [EXPLAIN, TERSE, "{premise}\nIs it true that {hypothesis}? Think step by step."]
+    config = simulated_config(tmp_path, cache={"mode": "off"})
+    config["simulated"] = {"optimizer_fault_rate": 0.3, "labels": NLI_LABELS}
+    teacher = build_teacher(config)
+    requests = [
+        ChatRequest(key=f"o{i}", messages=meta_prompt(seeds), temperature=1.0) for i in range(40)
+    ]
+    texts = [r.text for r in teacher.complete(requests, stage="opt", progress=False)]
+    proposals = [re.fullmatch(r"<PRT>(.*)</PRT>", t, re.S).group(1) for t in texts]
+    complete = [p for p in proposals if "{premise}" in p and "{hypothesis}" in p]
+    assert len(set(proposals)) >= 15
+    assert 20 <= len(complete) < 40  # a few lose a placeholder…
+    assert any(p in seeds for p in proposals)  # …and a few are duplicates
+    assert any(p not in seeds for p in complete)
+    again = build_teacher(config).complete(requests, stage="opt", progress=False)
+    assert [r.text for r in again] == texts  # deterministic by seed
+    cold = ChatRequest(key="t0", messages=meta_prompt(seeds), temperature=0.0)
+    assert len({r.text for r in teacher.complete([cold] * 3, stage="o", progress=False)}) == 1
