@@ -1,0 +1,59 @@
+"""Student models: loading, multi-task data and loss, training and batched inference."""
+
+from zeroshot_distill.students.data import (
+    EncodedExample,
+    MultiTaskCollator,
+    MultiTaskDataset,
+    TargetTooLongError,
+    TaskPrefixes,
+    encode_examples,
+)
+from zeroshot_distill.students.inference import (
+    accuracy,
+    generate_rationales,
+    generate_texts,
+    label_log_probs,
+    predict_labels,
+)
+from zeroshot_distill.students.loss import MultiTaskLoss, MultiTaskSeq2Seq, multitask_loss
+from zeroshot_distill.students.model import (
+    StudentBundle,
+    StudentConfig,
+    StudentLoadError,
+    load_student,
+)
+from zeroshot_distill.students.trainer import (
+    TrainingConfig,
+    TrainingConfigError,
+    TrainingResult,
+    summary_metrics,
+    train_from_training_set,
+    train_student,
+)
+
+__all__ = [
+    "EncodedExample",
+    "MultiTaskCollator",
+    "MultiTaskDataset",
+    "MultiTaskLoss",
+    "MultiTaskSeq2Seq",
+    "StudentBundle",
+    "StudentConfig",
+    "StudentLoadError",
+    "TargetTooLongError",
+    "TaskPrefixes",
+    "TrainingConfig",
+    "TrainingConfigError",
+    "TrainingResult",
+    "accuracy",
+    "encode_examples",
+    "generate_rationales",
+    "generate_texts",
+    "label_log_probs",
+    "load_student",
+    "multitask_loss",
+    "predict_labels",
+    "summary_metrics",
+    "train_from_training_set",
+    "train_student",
+]

@@ -1,0 +1,224 @@
+"""Building and loading student models: a hub id, a local directory, or a random tiny T5.
+
+A student is a sequence-to-sequence model plus its tokenizer, carried together as a
+:class:`StudentBundle` (that is also what the ``student_model`` catalog entry saves and loads).
+
+Three sources, chosen by :class:`StudentConfig`:
+
+- ``name_or_path: t5-small`` (or ``google/t5-v1_1-base``, ``google/flan-t5-base``, any
+  seq2seq checkpoint): loaded with ``from_pretrained`` from the hub or its local cache;
+- ``name_or_path: /path/to/dir``: a directory written by ``save_pretrained`` (e.g. an earlier
+  ``student_model`` version);
+- ``architecture: {d_model: 64, ...}``: a T5 with random weights built from a config, with
+  the byte-level ByT5 tokenizer that needs no files. The offline default and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from transformers import (
+    AutoModelForSeq2SeqLM,
+    AutoTokenizer,
+    ByT5Tokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    T5Config,
+    T5ForConditionalGeneration,
+)
+
+#: Task prefixes of a student trained with the defaults.
+DEFAULT_PREFIXES = {"predict": "predict: ", "explain": "explain: "}
+#: File with the training summary next to the weights in a saved student directory.
+INFO_FILE = "training_info.json"
+
+#: ``tokenizer`` value that selects the byte-level ByT5 tokenizer (no download needed).
+BYT5 = "byt5"
+
+
+class StudentLoadError(RuntimeError):
+    """A student model or its tokenizer cannot be built or loaded."""
+
+
+@dataclass
+class StudentBundle:
+    """A seq2seq student model with its tokenizer and a small JSON-able training summary."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_parameters(self) -> int:
+        """Number of (unique) parameters of the model."""
+        return int(self.model.num_parameters())
+
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """The task prefixes the student was trained with: ``{"predict": …, "explain": …}``."""
+        return {**DEFAULT_PREFIXES, **dict(self.info.get("prefixes") or {})}
+
+
+class StudentConfig(BaseModel):
+    """Where the student comes from (``training.student`` in the parameters).
+
+    Exactly one of ``name_or_path`` and ``architecture``:
+
+    - ``name_or_path``: a hub id or a local ``save_pretrained`` directory;
+    - ``architecture``: ``T5Config`` keyword arguments for a randomly initialised T5
+      (``vocab_size`` and the special token ids are taken from the tokenizer).
+
+    ``tokenizer``: ``byt5`` (the byte-level tokenizer, no files), a hub id or a directory;
+    default: the model's own (``name_or_path``), or ``byt5`` for ``architecture``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name_or_path: str | None = None
+    architecture: dict[str, Any] | None = None
+    tokenizer: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StudentConfig:
+        if (self.name_or_path is None) == (self.architecture is None):
+            raise ValueError(
+                "set exactly one of `name_or_path` (a hub id or local directory) and "
+                "`architecture` (T5Config arguments for a random tiny model)"
+            )
+        return self
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | StudentConfig) -> StudentConfig:
+        """Validate the ``student`` parameters with an error that names the bad field."""
+        if isinstance(params, StudentConfig):
+            return params
+        try:
+            return cls.model_validate(dict(params))
+        except ValidationError as err:
+            raise StudentLoadError(f"invalid student config: {_pydantic_problems(err)}") from None
+
+    @property
+    def source(self) -> str:
+        """A short human-readable description of where the weights come from."""
+        return self.name_or_path or "random init (architecture)"
+
+
+def load_student(
+    config: Mapping[str, Any] | StudentConfig, seed: int | None = None
+) -> StudentBundle:
+    """Build or load a student model and its tokenizer.
+
+    Args:
+        config: a :class:`StudentConfig` or its parameters mapping.
+        seed: seeds the random initialisation of an ``architecture`` model.
+
+    Raises:
+        StudentLoadError: the config is invalid, or the model/tokenizer cannot be found
+            (e.g. an unknown hub id while ``HF_HUB_OFFLINE=1``), with what to do about it.
+    """
+    cfg = StudentConfig.from_params(config)
+    tokenizer = _load_tokenizer(cfg.tokenizer or cfg.name_or_path or BYT5)
+    if cfg.architecture is not None:
+        model = _build_random_t5(cfg.architecture, tokenizer, seed)
+    else:
+        model = _from_pretrained(AutoModelForSeq2SeqLM, cfg.name_or_path or "", "model")
+    if not getattr(model.config, "is_encoder_decoder", False):
+        raise StudentLoadError(
+            f"{cfg.source!r} is not an encoder-decoder (seq2seq) model; the student must be "
+            "T5-like (t5-small, google/t5-v1_1-base, google/flan-t5-base, ...)"
+        )
+    return StudentBundle(model=model, tokenizer=tokenizer, info={"source": cfg.source})
+
+
+def save_student(bundle: StudentBundle, directory: str | os.PathLike[str]) -> None:
+    """Write model, tokenizer and :data:`INFO_FILE` into ``directory`` (created if needed)."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    bundle.model.save_pretrained(path)
+    bundle.tokenizer.save_pretrained(path)
+    (path / INFO_FILE).write_text(json.dumps(bundle.info, indent=2, sort_keys=True, default=str))
+
+
+def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
+    """Read a student written by :func:`save_student` (weights, tokenizer, training info)."""
+    path = Path(directory)
+    if not path.is_dir():
+        raise StudentLoadError(f"student directory {str(path)!r} does not exist")
+    model = _from_pretrained(AutoModelForSeq2SeqLM, str(path), "model")
+    tokenizer = _from_pretrained(AutoTokenizer, str(path), "tokenizer")
+    info_path = path / INFO_FILE
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    return StudentBundle(model=model, tokenizer=tokenizer, info=info)
+
+
+def _load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
+    if name_or_path == BYT5:
+        return ByT5Tokenizer()
+    return _from_pretrained(AutoTokenizer, name_or_path, "tokenizer")
+
+
+def _build_random_t5(
+    architecture: Mapping[str, Any], tokenizer: PreTrainedTokenizerBase, seed: int | None
+) -> T5ForConditionalGeneration:
+    reserved = {"vocab_size", "pad_token_id", "eos_token_id", "decoder_start_token_id"}
+    clash = sorted(reserved & set(architecture))
+    if clash:
+        raise StudentLoadError(f"`architecture` must not set {clash}: they come from the tokenizer")
+    try:
+        t5_config = T5Config(
+            vocab_size=len(tokenizer),
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            decoder_start_token_id=tokenizer.pad_token_id,
+            **dict(architecture),
+        )
+    except (TypeError, ValueError) as err:
+        raise StudentLoadError(
+            f"invalid student `architecture` {dict(architecture)}: {err}"
+        ) from err
+    if seed is not None:
+        torch.manual_seed(seed)
+    return T5ForConditionalGeneration(t5_config)
+
+
+def _from_pretrained(loader: Any, name_or_path: str, what: str) -> Any:
+    path = Path(name_or_path).expanduser()
+    # A hub id is `name` or `org/name`; anything else that does not exist is a missing path.
+    looks_like_path = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
+    if looks_like_path and not path.exists():
+        raise StudentLoadError(f"student {what} directory {str(path)!r} does not exist")
+    try:
+        return loader.from_pretrained(str(path) if path.exists() else name_or_path)
+    except (OSError, ValueError) as err:
+        offline = _hub_offline()
+        hint = (
+            "The Hugging Face hub is offline here (HF_HUB_OFFLINE=1) and the files are not in "
+            "the local cache: download them where the hub is reachable (`hf download "
+            f"{name_or_path}`) or set `training.student.name_or_path` to a local directory."
+            if offline
+            else "Check the hub id (e.g. t5-small, google/t5-v1_1-base, google/flan-t5-base) or "
+            "the local directory (it must hold a `save_pretrained` checkpoint)."
+        )
+        raise StudentLoadError(
+            f"cannot load student {what} {name_or_path!r}: {err}\n{hint}"
+        ) from err
+
+
+def _hub_offline() -> bool:
+    return any(
+        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def _pydantic_problems(err: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}" for e in err.errors()
+    )

@@ -1,0 +1,520 @@
+"""Multi-task training of a student on top of the ``transformers`` Trainer.
+
+What the Trainer machinery gives: the optimisation loop, mixed precision (bf16 autocast on
+CPU or GPU), gradient accumulation, warm-up and LR schedule, seeds, a progress bar, the
+early-stopping callback, and multi-GPU data parallelism through ``accelerate`` (launch the
+same code with ``torchrun`` or ``accelerate launch``).
+
+What this module adds, in one small subclass:
+
+- ``compute_loss``: the masked multi-task loss of :class:`MultiTaskSeq2Seq`, with the label
+  and rationale losses kept apart for logging;
+- ``evaluate``: validation *label accuracy* (greedy label generation, normalised with the task
+  spec) instead of a loss; it drives model selection and early stopping, never the test split;
+- a length-grouped sampler over the examples' real cost (input + targets);
+- the best weights are kept in memory at each new best validation accuracy and restored at
+  the end (no checkpoint files to write and read back).
+
+Reading order: :func:`train_from_training_set` (the entry point) -> :func:`train_student`
+-> :class:`MultiTaskTrainer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from transformers import (
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_pt_utils import LengthGroupedSampler
+
+from zeroshot_distill.students.data import (
+    MultiTaskCollator,
+    MultiTaskDataset,
+    TaskPrefixes,
+    as_records,
+    encode_examples,
+)
+from zeroshot_distill.students.inference import accuracy, predict_labels
+from zeroshot_distill.students.loss import MultiTaskSeq2Seq
+from zeroshot_distill.students.model import StudentBundle, StudentConfig, load_student
+from zeroshot_distill.tasks.spec import TaskSpec
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingConfigError(ValueError):
+    """The training parameters or the training data cannot be used."""
+
+
+class TrainingConfig(BaseModel):
+    """The ``training`` parameters (see ``conf/base/parameters_training.yml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    student: StudentConfig
+    alpha: float = Field(0.5, ge=0.0, le=1.0)
+    label_prefix: str = "predict: "
+    rationale_prefix: str = "explain: "
+    max_input_length: int = Field(512, ge=8)
+    max_label_length: int = Field(32, ge=1)
+    max_rationale_length: int = Field(256, ge=1)
+    num_epochs: float = Field(10.0, gt=0)
+    max_steps: int | None = Field(None, ge=1)
+    batch_size: int = Field(16, ge=1)
+    eval_batch_size: int = Field(64, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup: float = Field(0.0, ge=0, description="steps (>= 1) or a ratio of all steps (< 1)")
+    lr_scheduler: str = "linear"
+    optimizer: str = "adamw_torch"
+    max_grad_norm: float = Field(1.0, gt=0)
+    eval_steps: int | None = Field(None, ge=1, description="None: evaluate after every epoch")
+    logging_steps: int = Field(10, ge=1)
+    early_stopping_patience: int | None = Field(3, ge=1)
+    early_stopping_threshold: float = Field(0.0, ge=0)
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    group_by_length: bool = True
+    num_threads: int | None = Field(None, ge=1)
+    generation_max_new_tokens: int | None = Field(None, ge=1)
+    progress_bar: bool = True
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | TrainingConfig) -> TrainingConfig:
+        """Validate the ``training`` parameters; the error names each bad field."""
+        if isinstance(params, TrainingConfig):
+            return params
+        try:
+            return cls.model_validate(dict(params))
+        except ValidationError as err:
+            problems = "; ".join(
+                f"training.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+            )
+            raise TrainingConfigError(f"invalid training parameters: {problems}") from None
+
+    @property
+    def prefixes(self) -> TaskPrefixes:
+        """The task prefixes as one object."""
+        return TaskPrefixes(label=self.label_prefix, rationale=self.rationale_prefix)
+
+    @property
+    def new_tokens(self) -> int:
+        """How many tokens label generation may produce."""
+        return self.generation_max_new_tokens or self.max_label_length
+
+
+@dataclass
+class TrainingResult:
+    """What training returns: the (best) student, the history and a summary."""
+
+    student: StudentBundle
+    history: pd.DataFrame
+    summary: dict[str, Any]
+
+
+# ------------------------------------------------------------------------------ entry point
+def train_from_training_set(
+    training_set: pd.DataFrame,
+    params: Mapping[str, Any] | TrainingConfig,
+    task: Mapping[str, Any] | TaskSpec,
+    seed: int = 42,
+) -> TrainingResult:
+    """Train a student on the ``training_set`` contract (train rows) selected on valid rows.
+
+    Every check runs before training starts: parameters, non-empty train and valid splits,
+    the model (offline errors), target lengths. The ``test`` split is never read.
+    """
+    config = TrainingConfig.from_params(params)
+    spec = task if isinstance(task, TaskSpec) else TaskSpec.from_params(task)
+    train_rows, valid_rows = split_training_set(training_set)
+    student = load_student(config.student, seed=seed)
+    return train_student(student, train_rows, valid_rows, spec, config, seed=seed)
+
+
+def split_training_set(training_set: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The train rows (with targets) and the valid rows (with labels); test is dropped."""
+    required = {"id", "split", "input", "label", "label_target", "rationale_target"}
+    missing = sorted(required - set(training_set.columns))
+    if missing:
+        raise TrainingConfigError(f"training_set lacks columns {missing}")
+    train = training_set[training_set["split"] == "train"]
+    train = train[train["label_target"].notna() & (train["label_target"].astype(str) != "")]
+    valid = training_set[(training_set["split"] == "valid") & training_set["label"].notna()]
+    if train.empty:
+        raise TrainingConfigError(
+            "the training set has no train rows with a label target after filtering: check "
+            "the annotation (parse_status), subsampling.train_fraction and label_source"
+        )
+    if valid.empty:
+        raise TrainingConfigError(
+            "the training set has no labeled valid rows: model selection needs the valid "
+            "split (labeled by the same label source as train)"
+        )
+    return train.reset_index(drop=True), valid.reset_index(drop=True)
+
+
+def train_student(
+    student: StudentBundle,
+    train_rows: Any,
+    valid_rows: Any,
+    spec: TaskSpec,
+    params: Mapping[str, Any] | TrainingConfig,
+    seed: int = 42,
+) -> TrainingResult:
+    """Train ``student`` multi-task on ``train_rows``, select it on ``valid_rows``.
+
+    Args:
+        student: the model and tokenizer to train (trained in place; the best weights by
+            validation accuracy are restored at the end).
+        train_rows: rows with ``id``, ``input`` (without prefix), ``label_target`` and
+            ``rationale_target`` (null: no rationale loss for that row).
+        valid_rows: rows with the task's input fields and ``label`` (what the student's
+            normalised label prediction is compared with).
+        spec: the task (input rendering, label normalisation).
+        params: the training parameters.
+        seed: seeds the data order, dropout and (through :func:`load_student`) the init.
+    """
+    config = TrainingConfig.from_params(params)
+    train_records, valid_records = as_records(train_rows), as_records(valid_rows)
+    if not train_records:
+        raise TrainingConfigError("no training rows")
+    if not valid_records:
+        raise TrainingConfigError("no validation rows: model selection needs the valid split")
+    examples, truncated = encode_examples(
+        student.tokenizer,
+        [str(r["id"]) for r in train_records],
+        [str(r["input"]) for r in train_records],
+        [str(r["label_target"]) for r in train_records],
+        [_text_or_none(r.get("rationale_target")) for r in train_records],
+        prefixes=config.prefixes,
+        max_input_length=config.max_input_length,
+        max_label_length=config.max_label_length,
+        max_rationale_length=config.max_rationale_length,
+    )
+    if truncated:
+        logger.warning(
+            "%d of %d training inputs are longer than max_input_length=%d tokens and were "
+            "truncated",
+            truncated,
+            len(examples),
+            config.max_input_length,
+        )
+    dataset = MultiTaskDataset(examples)
+    set_seed(seed)
+    previous_threads = torch.get_num_threads()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    try:
+        with tempfile.TemporaryDirectory(prefix="student-trainer-") as scratch:
+            trainer = MultiTaskTrainer(
+                model=MultiTaskSeq2Seq(student.model, config.alpha),
+                args=_training_arguments(config, scratch, seed),
+                train_dataset=dataset,
+                eval_dataset=valid_records,
+                data_collator=MultiTaskCollator(
+                    pad_token_id=student.tokenizer.pad_token_id,
+                    use_rationales=config.alpha < 1.0,
+                ),
+                processing_class=student.tokenizer,
+                spec=spec,
+                config=config,
+            )
+            summary = trainer.train_and_select()
+    finally:
+        torch.set_num_threads(previous_threads)
+    summary.update(
+        n_train=len(dataset),
+        n_train_with_rationale=dataset.n_with_rationale,
+        n_valid=len(valid_records),
+        n_truncated_inputs=truncated,
+        seed=seed,
+    )
+    student.info.update(
+        task=spec.name,
+        alpha=config.alpha,
+        prefixes={"predict": config.label_prefix, "explain": config.rationale_prefix},
+        max_input_length=config.max_input_length,
+        max_label_length=config.max_label_length,
+        max_rationale_length=config.max_rationale_length,
+        **summary,
+    )
+    return TrainingResult(student=student, history=trainer.history(), summary=summary)
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _training_arguments(config: TrainingConfig, output_dir: str, seed: int) -> TrainingArguments:
+    on_cuda = torch.cuda.is_available()
+    return TrainingArguments(
+        output_dir=output_dir,
+        use_cpu=not on_cuda,
+        bf16=_use_bf16(config.precision, on_cuda),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        num_train_epochs=config.num_epochs,
+        max_steps=config.max_steps or -1,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup,
+        lr_scheduler_type=config.lr_scheduler,
+        optim=config.optimizer,
+        max_grad_norm=config.max_grad_norm,
+        eval_strategy="steps" if config.eval_steps else "epoch",
+        eval_steps=config.eval_steps,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        save_strategy="no",
+        metric_for_best_model="accuracy",
+        greater_is_better=True,
+        seed=seed,
+        data_seed=seed,
+        remove_unused_columns=False,
+        report_to="none",
+        disable_tqdm=not config.progress_bar,
+        dataloader_pin_memory=on_cuda,
+    )
+
+
+def _use_bf16(precision: str, on_cuda: bool) -> bool:
+    if precision == "fp32":
+        return False
+    if on_cuda:
+        supported = torch.cuda.is_bf16_supported()
+    else:
+        probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+        amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+        supported = bool((probe and probe()) or (amx and amx()))
+    if precision == "bf16" and not supported:
+        logger.warning("precision=bf16 without native bf16 support here: expect it to be slow")
+        return True
+    return supported
+
+
+# ---------------------------------------------------------------------------------- trainer
+class MultiTaskTrainer(Trainer):
+    """A ``Trainer`` for :class:`MultiTaskSeq2Seq` that selects on validation accuracy."""
+
+    def __init__(self, *args: Any, spec: TaskSpec, config: TrainingConfig, **kwargs: Any):
+        self.spec = spec
+        self.config = config
+        self.keep_best = KeepBestWeights()
+        callbacks = [self.keep_best]
+        if config.early_stopping_patience:
+            callbacks.append(
+                EarlyStoppingCallback(
+                    early_stopping_patience=config.early_stopping_patience,
+                    early_stopping_threshold=config.early_stopping_threshold,
+                )
+            )
+        super().__init__(*args, callbacks=callbacks, **kwargs)
+        if self.args.n_gpu > 1:
+            raise TrainingConfigError(
+                "several GPUs in one process (nn.DataParallel) are not supported: launch with "
+                "`torchrun --nproc_per_node=N` or `accelerate launch` for data parallelism"
+            )
+        self._since_log = {"label": 0.0, "rationale": 0.0, "batches": 0, "rationale_batches": 0}
+        self._examples_seen = 0
+        self._eval_seconds = 0.0
+
+    # ---- the loss: one forward of the wrapper, parts kept for the log
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, torch.Tensor],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        out = model(**inputs)
+        if model.training:
+            self._since_log["label"] += float(out.label_loss.detach())
+            self._since_log["batches"] += 1
+            if out.rationale_loss is not None:
+                self._since_log["rationale"] += float(out.rationale_loss.detach())
+                self._since_log["rationale_batches"] += 1
+            self._examples_seen += int(inputs["label_ids"].shape[0])
+        return (out.loss, out) if return_outputs else out.loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Add the mean label and rationale losses since the last log to the train logs."""
+        if "loss" in logs and self._since_log["batches"]:
+            parts = self._since_log
+            logs["label_loss"] = parts["label"] / parts["batches"]
+            if parts["rationale_batches"]:
+                logs["rationale_loss"] = parts["rationale"] / parts["rationale_batches"]
+            self._since_log = dict.fromkeys(parts, 0)
+        super().log(logs, start_time)
+
+    # ---- evaluation: validation label accuracy
+    def evaluate(
+        self,
+        eval_dataset: Any = None,
+        ignore_keys: list[str] | None = None,
+        metric_key_prefix: str = "eval",
+    ) -> dict[str, float]:
+        """Generate labels for the validation rows; accuracy against their ``label``."""
+        started = time.perf_counter()
+        rows = self.eval_dataset if eval_dataset is None else as_records(eval_dataset)
+        student = self.accelerator.unwrap_model(self.model).model
+        predicted = predict_labels(
+            student,
+            self.processing_class,
+            self.spec,
+            rows,
+            self.args.per_device_eval_batch_size,
+            prefix=self.config.label_prefix,
+            max_input_length=self.config.max_input_length,
+            max_new_tokens=self.config.new_tokens,
+        )
+        metrics = {
+            f"{metric_key_prefix}_accuracy": accuracy(predicted, [r["label"] for r in rows]),
+            f"{metric_key_prefix}_unparsed_rate": sum(p is None for p in predicted) / len(rows),
+        }
+        self._eval_seconds += time.perf_counter() - started
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(
+            self.args, self.state, self.control, metrics=metrics
+        )
+        return metrics
+
+    # ---- length grouping over the real per-example cost
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if not self.config.group_by_length or not isinstance(dataset, MultiTaskDataset):
+            return super()._get_train_sampler(train_dataset)
+        return LengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            lengths=dataset.lengths,
+        )
+
+    # ---- the run
+    def train_and_select(self) -> dict[str, Any]:
+        """Train, evaluate once more if the last step was not evaluated, restore the best."""
+        started = time.perf_counter()
+        self.train()
+        if self.keep_best.last_step != self.state.global_step:
+            self.evaluate()
+        wall = time.perf_counter() - started
+        self.keep_best.restore(self.model)
+        train_seconds = max(wall - self._eval_seconds, 1e-9)
+        return {
+            "best_step": self.keep_best.best_step,
+            "best_valid_accuracy": self.keep_best.best,
+            "final_step": self.state.global_step,
+            "epochs": float(self.state.epoch or 0.0),
+            "stopped_early": self.state.global_step < self.state.max_steps,
+            "wall_time_s": wall,
+            "eval_time_s": self._eval_seconds,
+            "train_samples_per_s": self._examples_seen * self.args.world_size / train_seconds,
+            "bf16": bool(self.args.bf16),
+        }
+
+    def history(self) -> pd.DataFrame:
+        """The log history as a table: one row per train log and per evaluation."""
+        rows = []
+        for entry in self.state.log_history:
+            if "loss" in entry:
+                kind = "train"
+            elif "eval_accuracy" in entry:
+                kind = "eval"
+            else:
+                continue
+            rows.append({"kind": kind, **entry})
+        columns = [
+            "kind",
+            "step",
+            "epoch",
+            "loss",
+            "label_loss",
+            "rationale_loss",
+            "learning_rate",
+            "grad_norm",
+            "eval_accuracy",
+            "eval_unparsed_rate",
+        ]
+        history = pd.DataFrame(rows).reindex(columns=columns)
+        return history.rename(
+            columns={"eval_accuracy": "valid_accuracy", "eval_unparsed_rate": "valid_unparsed_rate"}
+        )
+
+
+class KeepBestWeights(TrainerCallback):
+    """Keep a CPU copy of the weights at the best validation accuracy seen so far."""
+
+    def __init__(self) -> None:
+        self.best: float | None = None
+        self.best_step: int | None = None
+        self.last_step: int | None = None
+        self._state: dict[str, torch.Tensor] | None = None
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any):
+        self.last_step = state.global_step
+        value = (metrics or {}).get("eval_accuracy")
+        model = kwargs.get("model")
+        if value is None or model is None:
+            return
+        if self.best is None or value > self.best:
+            self.best, self.best_step = float(value), state.global_step
+            self._state = {
+                k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+            }
+
+    def restore(self, model: torch.nn.Module) -> None:
+        """Load the kept weights into ``model`` (no-op when nothing was kept)."""
+        if self._state is not None:
+            model.load_state_dict(self._state)
+
+
+def summary_metrics(history: pd.DataFrame, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Metrics in ``MlflowMetricsHistoryDataset`` form: per-step series plus scalars."""
+    metrics: dict[str, Any] = {}
+    train = history[history["kind"] == "train"]
+    for column in ("loss", "label_loss", "rationale_loss", "learning_rate"):
+        series = [
+            {"step": int(s), "value": float(v)}
+            for s, v in zip(train["step"], train[column], strict=True)
+            if pd.notna(v)
+        ]
+        if series:
+            metrics[column] = series
+    evals = history[history["kind"] == "eval"]
+    series = [
+        {"step": int(s), "value": float(v)}
+        for s, v in zip(evals["step"], evals["valid_accuracy"], strict=True)
+        if pd.notna(v)
+    ]
+    if series:
+        metrics["valid_accuracy"] = series
+    final_step = int(summary.get("final_step") or 0)
+    for key in (
+        "best_step",
+        "best_valid_accuracy",
+        "wall_time_s",
+        "train_samples_per_s",
+        "n_train",
+        "n_train_with_rationale",
+        "n_valid",
+    ):
+        value = summary.get(key)
+        if value is not None:
+            metrics[key] = {"step": final_step, "value": float(value)}
+    return metrics
