@@ -339,8 +339,12 @@ def annotate_examples(
     params: Mapping[str, Any],
     prompt: Mapping[str, Any],
     estimate: Mapping[str, Any] | None = None,
+    *,
+    stage: str = "annotation",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Ask the teacher for every planned row and parse each answer.
+
+    ``stage`` labels the spend in the teacher's ledger (evaluation reuses this node).
 
     ``estimate`` (the dry run's output) only orders this node after it and is kept in the
     run statistics next to what was actually spent.
@@ -354,7 +358,7 @@ def annotate_examples(
     requests = _requests(plan, examples, cfg.temperature)
     started = time.perf_counter()
     with build_teacher(teacher, task=spec) as client:
-        results = client.complete(requests, stage="annotation", progress=cfg.progress)
+        results = client.complete(requests, stage=stage, progress=cfg.progress)
         spend = dict(client.spend())
         backend, simulated = client.backend, client.simulated
     elapsed = time.perf_counter() - started

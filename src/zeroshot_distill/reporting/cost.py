@@ -1,0 +1,165 @@
+"""Teacher spend per stage and the projected cost of a million predictions, teacher vs student.
+
+Teacher figures come from the rows the teacher stages wrote (``annotations``, ``opro_history``,
+the evaluation's teacher comparison): tokens and USD per call. A projection for 1M
+predictions multiplies the mean tokens per call by the price per token. The student's figure
+is compute time: 1M divided by its measured throughput on this machine, priced at an hourly
+rate the user states (``evaluation.cost.student_hourly_usd``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class StageSpend:
+    """What the teacher cost in one stage of the run.
+
+    ``usd`` is the money spent on calls that were not answered from the cache;
+    ``cached_calls`` were free this time and ``saved_usd`` is what they cost when an earlier
+    run paid for them (where the table records it), so ``usd + saved_usd`` is what the
+    stage's output cost to make.
+    """
+
+    stage: str
+    calls: int
+    cached_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    usd: float
+    saved_usd: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return asdict(self)
+
+
+def _column_sum(frame: pd.DataFrame, column: str, mask: pd.Series | None = None) -> float:
+    if column not in frame.columns:
+        return 0.0
+    values = pd.to_numeric(frame[column], errors="coerce")
+    if mask is not None:
+        values = values[mask]
+    return float(values.fillna(0).sum())
+
+
+def _cached_mask(frame: pd.DataFrame) -> pd.Series:
+    if "cached" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    return frame["cached"].fillna(False).astype(bool)
+
+
+def call_log_spend(stage: str, calls: pd.DataFrame) -> StageSpend:
+    """Spend of a table with one row per teacher call (``annotations``, teacher comparison).
+
+    Reads ``prompt_tokens``, ``completion_tokens``, ``cost_usd``, ``cached`` and
+    ``saved_usd`` where present.
+    """
+    cached = _cached_mask(calls)
+    return StageSpend(
+        stage=stage,
+        calls=len(calls),
+        cached_calls=int(cached.sum()),
+        prompt_tokens=int(_column_sum(calls, "prompt_tokens")),
+        completion_tokens=int(_column_sum(calls, "completion_tokens")),
+        usd=_column_sum(calls, "cost_usd", ~cached),
+        saved_usd=_column_sum(calls, "saved_usd", cached),
+    )
+
+
+def opro_spend(history: pd.DataFrame, stage: str = "prompt_optimization") -> StageSpend:
+    """Spend of an ``opro_history`` table: scoring calls plus the optimizer's proposals.
+
+    One row per candidate template; ``n_scored``/``n_cached`` count its scoring calls and the
+    ``optimizer_*`` columns (when present) the optimizer LLM's tokens and USD.
+    """
+    return StageSpend(
+        stage=stage,
+        calls=int(_column_sum(history, "n_scored")),
+        cached_calls=int(_column_sum(history, "n_cached")),
+        prompt_tokens=int(
+            _column_sum(history, "prompt_tokens") + _column_sum(history, "optimizer_prompt_tokens")
+        ),
+        completion_tokens=int(
+            _column_sum(history, "completion_tokens")
+            + _column_sum(history, "optimizer_completion_tokens")
+        ),
+        usd=_column_sum(history, "cost_usd") + _column_sum(history, "optimizer_cost_usd"),
+    )
+
+
+def teacher_spend_by_stage(
+    *,
+    opro_history: pd.DataFrame | None = None,
+    annotations: pd.DataFrame | None = None,
+    evaluation_calls: pd.DataFrame | None = None,
+) -> dict[str, StageSpend]:
+    """Teacher spend per stage, in pipeline order; stages given as ``None`` are left out."""
+    spend: dict[str, StageSpend] = {}
+    if opro_history is not None:
+        spend["prompt_optimization"] = opro_spend(opro_history)
+    if annotations is not None:
+        spend["annotation"] = call_log_spend("annotation", annotations)
+    if evaluation_calls is not None:
+        spend["evaluation"] = call_log_spend("evaluation", evaluation_calls)
+    return spend
+
+
+def total_spend(spend: Mapping[str, StageSpend]) -> float:
+    """USD over all stages."""
+    return float(sum(s.usd for s in spend.values()))
+
+
+def mean_tokens_per_call(calls: pd.DataFrame) -> tuple[float, float]:
+    """Mean prompt and completion tokens per teacher call, over calls that report tokens."""
+    if calls.empty or "prompt_tokens" not in calls.columns:
+        return math.nan, math.nan
+    prompt = pd.to_numeric(calls["prompt_tokens"], errors="coerce")
+    completion = pd.to_numeric(calls.get("completion_tokens"), errors="coerce")
+    reported = prompt.fillna(0) > 0
+    if not reported.any():
+        return math.nan, math.nan
+    return float(prompt[reported].mean()), float(completion[reported].fillna(0).mean())
+
+
+def usd_per_million_calls(
+    mean_prompt_tokens: float,
+    mean_completion_tokens: float,
+    input_usd_per_1m_tokens: float,
+    output_usd_per_1m_tokens: float,
+) -> float:
+    """USD for 1M calls of the given mean size at per-1M-token prices.
+
+    1M calls x tokens per call x (price / 1M tokens) = tokens per call x price.
+    """
+    return float(
+        mean_prompt_tokens * input_usd_per_1m_tokens
+        + mean_completion_tokens * output_usd_per_1m_tokens
+    )
+
+
+def student_usd_per_million(examples_per_s: float, hourly_usd: float) -> float:
+    """USD of compute for 1M student predictions at ``examples_per_s`` on a ``hourly_usd`` machine.
+
+    Assumes the machine is busy all the time it is paid for (no idle, no autoscaling slack),
+    at the measured batch size and thread count; storage, network and serving overhead are
+    not included.
+    """
+    if not examples_per_s or examples_per_s <= 0 or math.isnan(examples_per_s):
+        return math.nan
+    return float(MILLION / examples_per_s / 3600.0 * hourly_usd)
+
+
+def hours_per_million(examples_per_s: float) -> float:
+    """Machine hours for 1M predictions at ``examples_per_s``."""
+    if not examples_per_s or examples_per_s <= 0 or math.isnan(examples_per_s):
+        return math.nan
+    return float(MILLION / examples_per_s / 3600.0)
