@@ -87,7 +87,8 @@ class MlflowArtifactHook:
         if not isinstance(options, Mapping):
             return
         if isinstance(dataset, AbstractVersionedDataset):
-            path = dataset._get_save_path()
+            # The version this run just wrote (_get_save_path refuses an existing version).
+            path = dataset._get_versioned_path(dataset.resolve_save_version())
         else:
             path = getattr(dataset, "_filepath", None)
         if path is None:

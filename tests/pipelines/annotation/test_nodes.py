@@ -18,7 +18,7 @@ from tests.teachers.helpers import (
     row_id,
     simulated_config,
 )
-from zeroshot_distill.datasets.optional_json import OptionalJSONDataset
+from zeroshot_distill.datasets.optional import OptionalJSONDataset
 from zeroshot_distill.pipelines.annotation import create_pipeline
 from zeroshot_distill.pipelines.annotation import nodes as N
 from zeroshot_distill.tasks.prompts import TemplateError
