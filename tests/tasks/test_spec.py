@@ -12,7 +12,7 @@ from zeroshot_distill.tasks import TaskSpec, TaskSpecError, canonical_number
 def specs(project_root) -> dict[str, TaskSpec]:
     out = {}
     for path in sorted((project_root / "conf" / "base" / "tasks").glob("*.yml")):
-        (key, params), = yaml.safe_load(path.read_text()).items()
+        ((key, params),) = yaml.safe_load(path.read_text()).items()
         assert key == f"_task_{path.stem}"
         out[path.stem] = TaskSpec.from_params(params)
     return out

@@ -75,7 +75,9 @@ def test_malformed_input_file_names_the_bad_rows(tmp_path: Path) -> None:
     )
     (version,) = versions(project, "data/02_intermediate/rejected_examples.parquet")
     rejected = pd.read_parquet(
-        project / "data/02_intermediate/rejected_examples.parquet" / version
+        project
+        / "data/02_intermediate/rejected_examples.parquet"
+        / version
         / "rejected_examples.parquet"
     )
     assert sorted(rejected["id"]) == sorted([rows[4]["id"], rows[9]["id"]])

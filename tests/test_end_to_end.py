@@ -1,0 +1,121 @@
+"""End to end: the commands a user runs, in a temporary copy of the project, offline.
+
+`kedro run --pipeline=distill` with the default configuration (simulated teacher, tiny
+student), then `predict` with `--load-versions`, `kedro viz build`, and the experiments sweep.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kedro.config import OmegaConfigLoader
+
+from tests.project_copy import copy_project, mlflow_query, run_kedro, versions
+from zeroshot_distill.pipeline_registry import register_pipelines
+from zeroshot_distill.pipelines.experiments.pipeline import variant_grid, variant_name
+from zeroshot_distill.settings import CONFIG_LOADER_ARGS
+
+
+def versioned_entries(project: Path, env: str = "local") -> dict[str, str]:
+    """Versioned catalog entries (name -> filepath) as the run resolves them."""
+    loader = OmegaConfigLoader(
+        str(project / "conf"),
+        env=env,
+        base_env="base",
+        default_run_env="local",
+        config_patterns=CONFIG_LOADER_ARGS["config_patterns"],
+        custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
+    )
+    return {
+        name: entry["filepath"]
+        for name, entry in loader["catalog"].items()
+        if isinstance(entry, dict) and entry.get("versioned") and "{" not in name
+    }
+
+
+@pytest.mark.slow
+def test_distill_default_run_then_predict_and_viz(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    result = run_kedro(project, "run", "--pipeline=distill")
+    assert "TEACHER IS SIMULATED" in result.stdout + result.stderr
+
+    # A new version of every intermediate dataset the chain produces.
+    produced = register_pipelines()["distill"].all_outputs()
+    entries = {k: v for k, v in versioned_entries(project).items() if k in produced}
+    assert {"examples", "annotations", "training_set", "student_model", "report"} <= set(entries)
+    missing = [name for name, path in entries.items() if len(versions(project, path)) != 1]
+    assert missing == []
+
+    # One finished MLflow run with accuracy, cost, provenance and the report artifact.
+    ((run_id, status, artifact_uri),) = mlflow_query(
+        project, "select run_uuid, status, artifact_uri from runs"
+    )
+    assert status == "FINISHED"
+    metrics = dict(mlflow_query(project, "select key, value from latest_metrics"))
+    assert 0.0 <= metrics["evaluation.student_accuracy"] <= 1.0
+    assert 0.0 <= metrics["evaluation.teacher_accuracy"] <= 1.0
+    assert metrics["evaluation.teacher_usd_total"] > 0
+    assert metrics["annotation.cost_usd"] > 0
+    tags = dict(mlflow_query(project, "select key, value from tags where run_uuid=?", run_id))
+    assert tags["teacher_simulated"] == "true"
+    artifacts = Path(artifact_uri.removeprefix("file://"))
+    report = (artifacts / "report" / "report.md").read_text()
+    assert "SIMULATED TEACHER" in report
+    assert (artifacts / "report" / "confusion_matrix.png").stat().st_size > 0
+
+    # The student version just trained labels new rows.
+    (student_version,) = versions(project, entries["student_model"])
+    run_kedro(
+        project, "run", "--pipeline=predict", f"--load-versions=student_model:{student_version}"
+    )
+    (predictions_version,) = versions(project, "data/07_model_output/new_predictions.parquet")
+    predictions = pd.read_parquet(
+        project
+        / "data/07_model_output/new_predictions.parquet"
+        / predictions_version
+        / "new_predictions.parquet"
+    )
+    assert len(predictions) == 240
+    assert (
+        predictions["student_label"].dropna().isin(["entailment", "neutral", "contradiction"]).all()
+    )
+
+    # kedro-viz builds a static site of every pipeline.
+    run_kedro(project, "viz", "build")
+    assert (project / "build" / "api" / "main").exists()
+
+
+@pytest.mark.slow
+def test_experiments_sweep_shares_one_annotation(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    run_kedro(project, "run", "--env=test", "--pipelines=data_processing,annotation")
+    run_kedro(project, "run", "--env=test", "--pipeline=experiments")
+
+    # The sweep annotated nothing itself: every variant trained from the one annotation.
+    assert len(versions(project, "data/03_primary/annotations.parquet")) == 1
+    (comparison_version,) = versions(project, "data/08_reporting/experiments_comparison.parquet")
+    comparison = pd.read_parquet(
+        project
+        / "data/08_reporting/experiments_comparison.parquet"
+        / comparison_version
+        / "experiments_comparison.parquet"
+    )
+    grid = variant_grid()
+    assert len(comparison) == len(grid) == 13
+    assert set(comparison["variant"]) == {variant_name(r, f) for r, f in grid}
+    full = comparison[comparison["train_fraction"] == 1.0].sort_values("explanation_rate")
+    # More rationales kept as the explanation rate rises, on the same training rows.
+    assert full["n_train_with_rationale"].is_monotonic_increasing
+    assert full["n_train"].nunique() == 1
+
+    runs = mlflow_query(project, "select run_uuid, name from runs")
+    (sweep_run,) = [run for run, name in runs if name == "experiments"]
+    keys = {
+        k
+        for (k,) in mlflow_query(
+            project, "select key from latest_metrics where run_uuid=?", sweep_run
+        )
+    }
+    assert {f"experiments.{variant_name(r, f)}.accuracy" for r, f in grid} <= keys
