@@ -1,12 +1,27 @@
-"""Named pipelines: each stage alone, ``distill`` chaining them, ``__default__`` = distill."""
+"""Named pipelines: each stage alone, ``distill`` chaining them, ``__default__`` = distill.
+
+Pipelines are listed explicitly rather than discovered: ``kedro run --pipelines distill``
+makes Kedro's discovery look for a ``pipelines/distill`` package, and an import error in a
+stage should fail loudly instead of silently dropping that stage.
+"""
 
 from __future__ import annotations
 
-from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-# The chain of `kedro run --pipeline=distill`, in order. Stages that have not landed yet are
-# skipped so that the chain always runs what exists.
+from zeroshot_distill.pipelines import (
+    active_distill,
+    annotation,
+    data_processing,
+    evaluation,
+    experiments,
+    predict,
+    prompt_optimization,
+    subsampling,
+    training,
+)
+
+# The chain of `kedro run --pipeline=distill`, in order.
 DISTILL_STAGES = (
     "data_processing",
     "prompt_optimization",
@@ -19,8 +34,18 @@ DISTILL_STAGES = (
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines."""
-    pipelines = find_pipelines(raise_errors=True)
-    distill = sum((pipelines[name] for name in DISTILL_STAGES if name in pipelines), Pipeline([]))
+    pipelines: dict[str, Pipeline] = {
+        "data_processing": data_processing.create_pipeline(),
+        "prompt_optimization": prompt_optimization.create_pipeline(),
+        "annotation": annotation.create_pipeline(),
+        "subsampling": subsampling.create_pipeline(),
+        "training": training.create_pipeline(),
+        "evaluation": evaluation.create_pipeline(),
+        "experiments": experiments.create_pipeline(),
+        "predict": predict.create_pipeline(),
+        "active_distill": active_distill.create_pipeline(),
+    }
+    distill = sum((pipelines[name] for name in DISTILL_STAGES), Pipeline([]))
     pipelines["distill"] = distill
     pipelines["__default__"] = distill
     return pipelines
