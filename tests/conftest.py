@@ -13,9 +13,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,3 +25,18 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 def project_root() -> Path:
     """The repository root (holds conf/, data/, src/)."""
     return PROJECT_ROOT
+
+
+@pytest.fixture(autouse=True)
+def _no_mlflow_run_left_active() -> Iterator[None]:
+    """End any MLflow run a test left on the fluent API's stack.
+
+    kedro-mlflow marks its run FINISHED at the end of a session, but MLflow's (thread-local)
+    active-run stack can still hold it; a second in-process session would then log into the
+    first project's run. One `kedro run` per process, as on the CLI, never sees this.
+    """
+    yield
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()

@@ -1,8 +1,10 @@
 """Project settings. https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
 
+from pathlib import Path
 from typing import Any
 
 from kedro.config import OmegaConfigLoader
+from omegaconf import OmegaConf
 
 from zeroshot_distill.hooks import MlflowArtifactHook, TeacherProvenanceHook
 from zeroshot_distill.teachers.hooks import TeacherRunHook
@@ -20,7 +22,23 @@ def _task_spec(name: str, *, _root_: Any) -> Any:
     return _root_[key]
 
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+class ProjectConfigLoader(OmegaConfigLoader):
+    """OmegaConfigLoader with a ``${project_root:}`` resolver (the folder that holds conf/).
+
+    MLflow keeps a ``sqlite:///mlflow.db`` URI relative to the working directory, not the
+    project: a session opened from ``notebooks/`` would start a second, empty store. The
+    tracking URI in mlflow.yml is anchored with this resolver instead.
+    """
+
+    def __init__(self, conf_source: str, *args: Any, **kwargs: Any) -> None:
+        root = Path(conf_source).resolve().parent.as_posix()
+        # Kedro registers custom resolvers only once per process; a second project opened in
+        # the same process (notebooks, tests) must not inherit the first one's root.
+        OmegaConf.register_new_resolver("project_root", lambda: root, replace=True)
+        super().__init__(conf_source, *args, **kwargs)
+
+
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

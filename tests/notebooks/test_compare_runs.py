@@ -15,7 +15,7 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "compare_runs.ipy
 
 def execute(tracking_uri: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend, as for a user
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": workdir}}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
@@ -24,6 +25,8 @@ def _run(project: Path) -> None:
         runtime_params={"prompt_optimization": {"n_steps": 2, "progress": False}},
     ) as session:
         session.run(pipeline_names=["data_processing", "prompt_optimization"])
+    while mlflow.active_run() is not None:  # see tests/conftest.py
+        mlflow.end_run()
 
 
 @pytest.mark.slow
