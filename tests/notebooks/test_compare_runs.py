@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import mlflow
 import nbformat
 import pytest
+from mlflow import MlflowClient
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "compare_runs.ipynb"
@@ -31,23 +30,26 @@ def execute(tracking_uri: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.slow
 def test_notebook_tabulates_and_plots_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment("zeroshot_distill")
-    for name, accuracy, usd in (("cheap-run", 0.61, 0.02), ("rich-run", 0.74, 0.35)):
-        with mlflow.start_run(run_name=name):
-            mlflow.set_tags({"teacher_simulated": "false", "teacher_model": "gpt-4o-mini"})
-            mlflow.log_metrics(
-                {
-                    "evaluation.student_accuracy": accuracy,
-                    "evaluation.teacher_accuracy": 0.8,
-                    "evaluation.teacher_usd_total": usd,
-                }
-            )
-    with mlflow.start_run(run_name="sweep"):
-        mlflow.log_metrics(
-            {"experiments.er015_tf1000.accuracy": 0.55, "experiments.er100_tf1000.accuracy": 0.6}
-        )
-    mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///unused.db"))
+    # An explicit client: the fluent API's global state (active experiment, tracking URI)
+    # would leak into later tests.
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.create_experiment("zeroshot_distill")
+    runs = {
+        "cheap-run": {"evaluation.student_accuracy": 0.61, "evaluation.teacher_usd_total": 0.02},
+        "rich-run": {"evaluation.student_accuracy": 0.74, "evaluation.teacher_usd_total": 0.35},
+        "sweep": {
+            "experiments.er015_tf1000.accuracy": 0.55,
+            "experiments.er100_tf1000.accuracy": 0.6,
+        },
+    }
+    for name, metrics in runs.items():
+        run = client.create_run(experiment, run_name=name)
+        if name != "sweep":
+            client.set_tag(run.info.run_id, "teacher_simulated", "false")
+            client.log_metric(run.info.run_id, "evaluation.teacher_accuracy", 0.8)
+        for key, value in metrics.items():
+            client.log_metric(run.info.run_id, key, value)
+        client.set_terminated(run.info.run_id)
 
     output = execute(uri, tmp_path, monkeypatch)
 
