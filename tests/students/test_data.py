@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from zeroshot_distill.students import (
     MultiTaskCollator,
     MultiTaskDataset,
+    MultiTaskLengthSampler,
     TargetTooLongError,
     TaskPrefixes,
     encode_examples,
@@ -68,9 +70,32 @@ def test_too_long_targets_are_an_error(tiny_student, limits, what):
         _encode(tiny_student.tokenizer, ["a reason that is long", None, None], **limits)
 
 
-def test_dataset_lengths_reflect_the_work_per_example(tiny_student):
+def test_dataset_lengths_for_grouping(tiny_student):
     examples, _ = _encode(tiny_student.tokenizer, ["why", None, "a much longer rationale here"])
     dataset = MultiTaskDataset(examples)
     assert dataset.n_with_rationale == 2
-    lengths = dataset.lengths
-    assert lengths[2] > lengths[0] > lengths[1]
+    assert dataset.rationale_lengths == [4, 0, 29]  # bytes + end of sequence
+    assert dataset.input_lengths == [len(e.predict_ids) for e in examples]
+
+
+def test_length_sampler_groups_lengths_and_keeps_the_rationale_share():
+    rng = np.random.default_rng(0)
+    n, batch = 403, 16
+    inputs = rng.integers(20, 300, n)
+    rationales = np.where(rng.random(n) < 0.3, rng.integers(20, 250, n), 0)
+    sampler = MultiTaskLengthSampler(inputs, rationales, batch, seed=3)
+
+    def padding_efficiency(order):
+        runs = [np.asarray(order[i : i + batch]) for i in range(0, n, batch)]
+        return sum(inputs[r].sum() for r in runs) / sum(len(r) * inputs[r].max() for r in runs)
+
+    first, second = list(sampler), list(sampler)
+    assert sorted(first) == sorted(second) == list(range(n))
+    assert first != second  # a new grouping every epoch
+    sampler.set_epoch(0)
+    assert list(sampler) == first  # ... reproducible from seed and epoch
+    runs = [np.asarray(first[i : i + batch]) for i in range(0, n, batch)]
+    assert [len(r) for r in runs[:-1]] == [batch] * (len(runs) - 1)  # short batch last
+    shares = [(rationales[r] > 0).mean() for r in runs[:-1]]
+    assert min(shares) >= 0.1 and max(shares) <= 0.5  # no label-only or rationale-only batch
+    assert padding_efficiency(first) > 0.8 > 0.65 > padding_efficiency(rng.permutation(n))

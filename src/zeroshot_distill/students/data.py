@@ -11,12 +11,13 @@ without a rationale costs no rationale compute at all (the reference code traine
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 from transformers import PreTrainedTokenizerBase
 
 #: Target positions with this value are ignored by the loss.
@@ -44,13 +45,6 @@ class EncodedExample:
     label_ids: list[int]
     explain_ids: list[int] | None = None
     rationale_ids: list[int] | None = None
-
-    @property
-    def cost(self) -> int:
-        """Token count that drives the example's compute: used to group similar examples."""
-        if self.explain_ids is None or self.rationale_ids is None:
-            return len(self.predict_ids) + len(self.label_ids)
-        return 2 * len(self.predict_ids) + len(self.label_ids) + len(self.rationale_ids)
 
 
 def encode_examples(
@@ -154,14 +148,102 @@ class MultiTaskDataset(Dataset):
         return self.examples[index]
 
     @property
-    def lengths(self) -> list[int]:
-        """Per-example compute cost in tokens (see :attr:`EncodedExample.cost`)."""
-        return [e.cost for e in self.examples]
+    def input_lengths(self) -> list[int]:
+        """Tokens of each example's (predict) input."""
+        return [len(e.predict_ids) for e in self.examples]
+
+    @property
+    def rationale_lengths(self) -> list[int]:
+        """Tokens of each example's rationale target, 0 without one."""
+        return [len(e.rationale_ids or []) for e in self.examples]
 
     @property
     def n_with_rationale(self) -> int:
         """Number of examples that carry a rationale target."""
         return sum(e.rationale_ids is not None for e in self.examples)
+
+
+class MultiTaskLengthSampler(Sampler[int]):
+    """Batches of similar input *and* rationale lengths, each with its share of rationales.
+
+    Per epoch: shuffle; cut into megabatches of ``megabatch`` batches; sort each by input
+    length (with ``jitter``: +-10 % noise, so that batches differ between epochs); cut that
+    into chunks of ``chunk`` batches; in a chunk, the rows *with* a rationale are sorted by
+    rationale length and dealt out in contiguous runs, one run per batch, and the rows
+    without fill the rest. Every batch so keeps about the dataset's explanation rate (no
+    batch of only label rows, which would shift the loss weighting), while both the encoder
+    and the rationale decoder see little padding. Batches come in random order with the
+    most expensive first (an out-of-memory error shows at step 1) and a short last batch
+    last (the data loader cuts consecutive runs of ``batch_size`` indices).
+    """
+
+    def __init__(
+        self,
+        input_lengths: Sequence[int],
+        rationale_lengths: Sequence[int],
+        batch_size: int,
+        *,
+        megabatch: int = 50,
+        chunk: int = 4,
+        jitter: float = 0.1,
+        seed: int = 0,
+    ):
+        if len(input_lengths) != len(rationale_lengths):
+            raise ValueError("input_lengths and rationale_lengths differ in length")
+        self.inputs = np.asarray(input_lengths, dtype=float)
+        self.rationales = np.asarray(rationale_lengths, dtype=float)
+        self.batch_size, self.megabatch, self.chunk = batch_size, megabatch, chunk
+        self.jitter, self.seed, self.epoch = jitter, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the data loader each epoch (the sampler also counts by itself)."""
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        batches: list[np.ndarray] = []
+        for mega in _runs(rng.permutation(len(self.inputs)), self.megabatch * self.batch_size):
+            mega = mega[np.argsort(self._noisy(self.inputs[mega], rng), kind="stable")]
+            for rows in _runs(mega, self.chunk * self.batch_size):
+                batches.extend(self._deal(rows, rng))
+        full = [b for b in batches if len(b) == self.batch_size]
+        short = [b for b in batches if len(b) < self.batch_size]
+        order = rng.permutation(len(full))
+        if len(full):
+            costliest = max(range(len(full)), key=lambda i: self._cost(full[i]))
+            order = [costliest, *[i for i in order if i != costliest]]
+        return iter([int(i) for b in [*(full[i] for i in order), *short] for i in b])
+
+    def _deal(self, rows: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+        sizes = [len(r) for r in _runs(rows, self.batch_size)]
+        explained = rows[self.rationales[rows] > 0]
+        explained = explained[np.argsort(self._noisy(self.rationales[explained], rng))]
+        plain = rows[self.rationales[rows] == 0]
+        # Batch i takes the explained rows up to floor(n_explained * its cumulative share):
+        # never more than its size, and every batch gets about the same explanation rate.
+        ends = [len(explained) * c // len(rows) for c in np.cumsum(sizes)]
+        out, start, used = [], 0, 0
+        for size, end in zip(sizes, ends, strict=True):
+            share = explained[start:end]
+            fill = size - len(share)
+            out.append(np.concatenate([share, plain[used : used + fill]]).astype(int))
+            start, used = end, used + fill
+        return out
+
+    def _noisy(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return values * (1.0 + rng.uniform(-self.jitter, self.jitter, len(values)))
+
+    def _cost(self, batch: np.ndarray) -> float:
+        n_r = int((self.rationales[batch] > 0).sum())
+        return (len(batch) + n_r) * self.inputs[batch].max() + n_r * self.rationales[batch].max()
+
+
+def _runs(values: np.ndarray, size: int) -> list[np.ndarray]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 @dataclass

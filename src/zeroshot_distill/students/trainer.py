@@ -11,7 +11,8 @@ What this module adds, in one small subclass:
   and rationale losses kept apart for logging;
 - ``evaluate``: validation *label accuracy* (greedy label generation, normalised with the task
   spec) instead of a loss; it drives model selection and early stopping, never the test split;
-- a length-grouped sampler over the examples' real cost (input + targets);
+- a length-grouped sampler (:class:`MultiTaskLengthSampler`) that groups by input *and*
+  rationale length while keeping each batch's share of rationales;
 - the best weights are kept in memory at each new best validation accuracy and restored at
   the end (no checkpoint files to write and read back).
 
@@ -34,16 +35,17 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from transformers import (
     EarlyStoppingCallback,
+    PrinterCallback,
     Trainer,
     TrainerCallback,
     TrainingArguments,
     set_seed,
 )
-from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from zeroshot_distill.students.data import (
     MultiTaskCollator,
     MultiTaskDataset,
+    MultiTaskLengthSampler,
     TaskPrefixes,
     as_records,
     encode_examples,
@@ -321,12 +323,13 @@ class MultiTaskTrainer(Trainer):
         callbacks = [self.keep_best]
         if config.early_stopping_patience:
             callbacks.append(
-                EarlyStoppingCallback(
+                _EarlyStopping(
                     early_stopping_patience=config.early_stopping_patience,
                     early_stopping_threshold=config.early_stopping_threshold,
                 )
             )
         super().__init__(*args, callbacks=callbacks, **kwargs)
+        self.remove_callback(PrinterCallback)  # without a progress bar: log, do not print
         if self.args.n_gpu > 1:
             raise TrainingConfigError(
                 "several GPUs in one process (nn.DataParallel) are not supported: launch with "
@@ -390,20 +393,31 @@ class MultiTaskTrainer(Trainer):
             f"{metric_key_prefix}_unparsed_rate": sum(p is None for p in predicted) / len(rows),
         }
         self._eval_seconds += time.perf_counter() - started
+        logger.info(
+            "step %d: valid accuracy %.3f (unparsed %.3f)",
+            self.state.global_step,
+            metrics[f"{metric_key_prefix}_accuracy"],
+            metrics[f"{metric_key_prefix}_unparsed_rate"],
+        )
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(
             self.args, self.state, self.control, metrics=metrics
         )
         return metrics
 
-    # ---- length grouping over the real per-example cost
+    # ---- length grouping over input and rationale lengths
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         dataset = train_dataset if train_dataset is not None else self.train_dataset
         if not self.config.group_by_length or not isinstance(dataset, MultiTaskDataset):
             return super()._get_train_sampler(train_dataset)
-        return LengthGroupedSampler(
-            self.args.train_batch_size * self.args.gradient_accumulation_steps,
-            lengths=dataset.lengths,
+        rationale_lengths = dataset.rationale_lengths
+        if self.config.alpha == 1.0:  # rationales are not trained: group by input only
+            rationale_lengths = [0] * len(dataset)
+        return MultiTaskLengthSampler(
+            dataset.input_lengths,
+            rationale_lengths,
+            self.args.train_batch_size,
+            seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
         )
 
     # ---- the run
@@ -455,6 +469,14 @@ class MultiTaskTrainer(Trainer):
         return history.rename(
             columns={"eval_accuracy": "valid_accuracy", "eval_unparsed_rate": "valid_unparsed_rate"}
         )
+
+
+class _EarlyStopping(EarlyStoppingCallback):
+    """``EarlyStoppingCallback`` minus its warning about ``load_best_model_at_end``: the
+    best weights are restored by :class:`KeepBestWeights` instead."""
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        return None
 
 
 class KeepBestWeights(TrainerCallback):

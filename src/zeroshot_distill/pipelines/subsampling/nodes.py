@@ -152,7 +152,7 @@ def build_label_pool(
             excluded.append(None)
         elif source == "gold":
             excluded.append("no_gold_label")
-        elif not row.get("annotated", False):
+        elif _missing(row.get("annotated")):
             excluded.append("not_annotated")
         else:
             excluded.append("unparsed_label")
