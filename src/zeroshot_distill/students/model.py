@@ -60,6 +60,13 @@ class StudentBundle:
         """Number of (unique) parameters of the model."""
         return int(self.model.num_parameters())
 
+    def label_budget(self, override: int | None = None) -> int:
+        """Tokens to generate for a label: ``override``, else the max label length it trained
+        with (a fixed small default cuts multiple-choice option texts short)."""
+        if override is not None:
+            return int(override)
+        return int(self.info.get("max_label_length") or 32)
+
     @property
     def prefixes(self) -> dict[str, str]:
         """The task prefixes the student was trained with: ``{"predict": …, "explain": …}``."""

@@ -247,6 +247,7 @@ def train_student(
     )
     student.info.update(
         task=spec.name,
+        num_parameters=student.num_parameters,
         alpha=config.alpha,
         prefixes={"predict": config.label_prefix, "explain": config.rationale_prefix},
         max_input_length=config.max_input_length,

@@ -206,3 +206,10 @@ def test_bad_parameters_are_clear_errors(params, match):
 def test_teacher_modes_need_annotations():
     with pytest.raises(ValueError, match="annotation pipeline"):
         build_label_pool(_examples(), pd.DataFrame(), TASK, {"mode": "standard_distill"})
+
+
+def test_no_usable_train_rows_is_a_clear_error():
+    examples = _examples()
+    annotations = _annotations(examples).assign(teacher_label=None, parse_status="refused")
+    with pytest.raises(ValueError, match=r"no usable train rows.*unparsed_label"):
+        _run({"mode": "standard_distill"}, examples, annotations)

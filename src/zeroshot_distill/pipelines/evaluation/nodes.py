@@ -155,7 +155,7 @@ def predict_test_split(
             [prefix + spec.student_input(r) for r in batch],
             batch_size,
             max_input_length=max_input_length,
-            max_new_tokens=int(params.get("max_new_tokens", 16)),
+            max_new_tokens=student_model.label_budget(params.get("max_new_tokens")),
         )
 
     decode(records[:1])  # warm-up: lazy initialisation, allocator

@@ -56,7 +56,7 @@ def evaluate_variant(
         rows,
         int(evaluation.get("batch_size", 32)),
         prefix=student.prefixes["predict"],
-        max_new_tokens=int(evaluation.get("max_new_tokens", 16)),
+        max_new_tokens=student.label_budget(evaluation.get("max_new_tokens")),
     )
     metrics = classification_metrics(list(rows["gold_label"]), predicted, spec.label_set)
     train = training_set[training_set["split"] == "train"]

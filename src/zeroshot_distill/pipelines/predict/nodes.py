@@ -53,7 +53,7 @@ def predict_new_examples(
         [student.prefixes["predict"] + spec.student_input(r) for r in records],
         batch_size,
         max_input_length=max_input_length,
-        max_new_tokens=int(params.get("max_new_tokens", 32)),
+        max_new_tokens=student.label_budget(params.get("max_new_tokens")),
     )
     result = inputs.copy()
     result["student_output"] = outputs

@@ -38,6 +38,7 @@ MODE_LABEL_SOURCE = {
     "standard_distill": "teacher",
     "step_by_step": "teacher",
 }
+EXCLUSION_REASONS = ("not_annotated", "unparsed_label", "no_gold_label")
 POOL_COLUMNS = ["id", "split", "label", "rationale", "rationale_words", "parse_status", "excluded"]
 OWN_COLUMNS = {
     "id",
@@ -139,25 +140,10 @@ def build_label_pool(
     pool = examples.copy()
     pool["id"] = pool["id"].astype(str)
     pool = pool.merge(notes, on="id", how="left", validate="one_to_one")
-    records = pool.to_dict("records")
-
-    labels, excluded = [], []
-    for row in records:
-        split = row["split"]
-        source = "gold" if split == "test" else cfg.labels_from
-        raw = row["gold_label"] if source == "gold" else row.get("teacher_label")
-        label = _clean_label(spec, raw, row)
-        labels.append(label)
-        if split == "test" or label is not None:
-            excluded.append(None)
-        elif source == "gold":
-            excluded.append("no_gold_label")
-        elif _missing(row.get("annotated")):
-            excluded.append("not_annotated")
-        else:
-            excluded.append("unparsed_label")
-    pool["label"] = pd.Series(labels, index=pool.index, dtype=object)
-    pool["excluded"] = pd.Series(excluded, index=pool.index, dtype=object)
+    labeled = [_label_row(row, spec, cfg.labels_from) for row in pool.to_dict("records")]
+    labels, excluded = zip(*labeled, strict=True) if labeled else ((), ())
+    pool["label"] = pd.Series(list(labels), index=pool.index, dtype=object)
+    pool["excluded"] = pd.Series(list(excluded), index=pool.index, dtype=object)
     if cfg.rationale_source == "reference":
         _require(examples, ["reference_rationale"], "examples (rationale_source: reference)")
         raw_rationale = pool["reference_rationale"]
@@ -203,61 +189,18 @@ def subsample_training_set(
     spec = TaskSpec.from_params(task)
     usable = pool[pool["excluded"].isna()]
     train = usable[usable["split"] == "train"]
-    n_train = round(cfg.train_fraction * len(train))
-    if len(train) and n_train == 0:
-        n_train = 1
-    train = train.sample(n=n_train, random_state=seed).sort_values("id") if n_train else train
-    rationale_ids: set[str] = set()
-    if cfg.uses_rationales and cfg.explanation_rate > 0:
-        candidates = train[train["rationale_words"] > 0]
-        if selection_scores is not None:
-            scores = selection_scores[["id", "selection_score"]].astype({"id": str})
-            candidates = candidates.merge(scores, on="id", how="left")
-        wanted = round(cfg.explanation_rate * len(train))
-        if wanted > len(candidates):
-            logger.warning(
-                "explanation_rate %.2f asks for %d rationales but only %d of %d train rows "
-                "have one: keeping all %d",
-                cfg.explanation_rate,
-                wanted,
-                len(candidates),
-                len(train),
-                len(candidates),
-            )
-        rationale_ids = set(
-            select_rationale_rows(candidates, wanted, cfg.strategy, cfg.strategy_options, seed)
+    if train.empty:
+        in_pool = pool[pool["split"] == "train"]
+        reasons = in_pool["excluded"].value_counts().to_dict()
+        raise ValueError(
+            f"no usable train rows: {len(in_pool)} train rows in the pool, excluded: {reasons}. "
+            "Check the annotation (parse_status) and subsampling.label_source."
         )
+    n_train = max(1, round(cfg.train_fraction * len(train)))
+    train = train.sample(n=n_train, random_state=seed).sort_values("id")
+    keep_rationale = _rationale_ids(train, cfg, seed, selection_scores)
     parts = [train, usable[usable["split"] == "valid"], usable[usable["split"] == "test"]]
-    rows = pd.concat(parts, ignore_index=True)
-    records = rows.to_dict("records")
-    rationales = [
-        _truncate_words(_clean_text(r["rationale"]), cfg.truncate_rationale_words)
-        if str(r["id"]) in rationale_ids
-        else None
-        for r in records
-    ]
-    labels = [None if _missing(r["label"]) else str(r["label"]) for r in records]
-    out = pd.DataFrame(
-        {
-            "id": rows["id"].astype(str),
-            "split": rows["split"],
-            "input": [spec.student_input(r) for r in records],
-            "label": pd.Series(labels, dtype=object),
-            "label_target": pd.Series(
-                [
-                    None if lab is None else spec.label_target(lab, r)
-                    for lab, r in zip(labels, records, strict=True)
-                ],
-                dtype=object,
-            ),
-            "rationale_target": pd.Series(rationales, dtype=object),
-            "rationale_words": [len(r.split()) if r else 0 for r in rationales],
-            "label_source": rows["label_source"],
-        }
-    )
-    for field in spec.input_fields:
-        out[field] = rows[field].to_numpy()
-    return out
+    return _training_rows(pd.concat(parts, ignore_index=True), keep_rationale, spec, cfg)
 
 
 def subsampling_metrics(
@@ -272,8 +215,8 @@ def subsampling_metrics(
         metrics[f"{split}_pool_rows"] = len(in_pool)
         metrics[f"{split}_rows"] = len(kept)
         metrics[f"{split}_excluded_rows"] = int(in_pool["excluded"].notna().sum())
-    for reason, count in pool["excluded"].value_counts().items():
-        metrics[f"excluded_{reason}"] = int(count)
+    for reason in EXCLUSION_REASONS:
+        metrics[f"excluded_{reason}"] = int((pool["excluded"] == reason).sum())
     train = training_set[training_set["split"] == "train"]
     with_rationale = train["rationale_target"].notna()
     metrics["train_rationale_rows"] = int(with_rationale.sum())
@@ -286,6 +229,83 @@ def subsampling_metrics(
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _rationale_ids(
+    train: pd.DataFrame,
+    cfg: SubsamplingConfig,
+    seed: int,
+    selection_scores: pd.DataFrame | None,
+) -> set[str]:
+    """Ids of the ``round(explanation_rate * len(train))`` rows that keep their rationale."""
+    if not cfg.uses_rationales or cfg.explanation_rate == 0:
+        return set()
+    candidates = train[train["rationale_words"] > 0]
+    if selection_scores is not None:
+        scores = selection_scores[["id", "selection_score"]].astype({"id": str})
+        candidates = candidates.merge(scores, on="id", how="left")
+    wanted = round(cfg.explanation_rate * len(train))
+    if wanted > len(candidates):
+        log = logger.info if cfg.explanation_rate == 1.0 else logger.warning
+        log(
+            "explanation_rate %.2f asks for %d rationales but only %d of %d train rows have "
+            "one: keeping all %d",
+            cfg.explanation_rate,
+            wanted,
+            len(candidates),
+            len(train),
+            len(candidates),
+        )
+    return set(select_rationale_rows(candidates, wanted, cfg.strategy, cfg.strategy_options, seed))
+
+
+def _training_rows(
+    rows: pd.DataFrame, keep_rationale: set[str], spec: TaskSpec, cfg: SubsamplingConfig
+) -> pd.DataFrame:
+    """The ``training_set`` columns for the chosen pool rows."""
+    records = rows.to_dict("records")
+    rationales = [
+        _truncate_words(_clean_text(r["rationale"]), cfg.truncate_rationale_words)
+        if str(r["id"]) in keep_rationale
+        else None
+        for r in records
+    ]
+    labels = [None if _missing(r["label"]) else str(r["label"]) for r in records]
+    targets = [
+        None if label is None else spec.label_target(label, r)
+        for label, r in zip(labels, records, strict=True)
+    ]
+    out = pd.DataFrame(
+        {
+            "id": rows["id"].astype(str),
+            "split": rows["split"],
+            "input": [spec.student_input(r) for r in records],
+            "label": pd.Series(labels, dtype=object),
+            "label_target": pd.Series(targets, dtype=object),
+            "rationale_target": pd.Series(rationales, dtype=object),
+            "rationale_words": [len(r.split()) if r else 0 for r in rationales],
+            "label_source": rows["label_source"],
+        }
+    )
+    for field in spec.input_fields:
+        out[field] = rows[field].to_numpy()
+    return out
+
+
+def _label_row(
+    row: Mapping[str, Any], spec: TaskSpec, labels_from: str
+) -> tuple[str | None, str | None]:
+    """One example's label and, when it cannot be used, why not."""
+    source = "gold" if row["split"] == "test" else labels_from
+    raw = row["gold_label"] if source == "gold" else row.get("teacher_label")
+    label = _clean_label(spec, raw, row)
+    if row["split"] == "test" or label is not None:
+        return label, None
+    if source == "gold":
+        return None, "no_gold_label"
+    if _missing(row.get("annotated")):
+        return None, "not_annotated"
+    return None, "unparsed_label"
+
+
 def _annotation_table(annotations: pd.DataFrame | None, needed: bool) -> pd.DataFrame:
     columns = ["id", "teacher_label", "rationale", "parse_status"]
     if annotations is None or annotations.empty:
