@@ -29,15 +29,22 @@ def project_root() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_mlflow_run_left_active() -> Iterator[None]:
-    """End any MLflow run a test left on the fluent API's stack.
+def _isolated_mlflow_state() -> Iterator[None]:
+    """Leave MLflow's process-wide fluent state as the test found it.
 
-    kedro-mlflow marks its run FINISHED at the end of a session, but MLflow's (thread-local)
-    active-run stack can still hold it; a second in-process session would then log into the
-    first project's run. One `kedro run` per process, as on the CLI, never sees this.
+    An in-process Kedro session (kedro-mlflow) sets the tracking URI and the active
+    experiment of the fluent API, and MLflow's (thread-local) active-run stack can still hold
+    the session's FINISHED run. A later test would then log into another project's store or
+    an experiment id that its store lacks. One `kedro run` per process, as on the CLI, never
+    sees this. MLflow has no public reset, hence the private attributes.
     """
-    yield
     import mlflow
+    from mlflow.tracking import _tracking_service, fluent
 
+    yield
     while mlflow.active_run() is not None:
         mlflow.end_run()
+    fluent._active_experiment_id = None
+    _tracking_service.utils._tracking_uri = None
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
+        os.environ.pop(variable, None)
