@@ -19,6 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.teachers.helpers import TEST_KEY
+from zeroshot_distill.teachers.credentials import forget_api_keys
+from zeroshot_distill.teachers.ledger import run_budget
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,3 +52,14 @@ def _isolated_mlflow_state() -> Iterator[None]:
     _tracking_service.utils._tracking_uri = None
     for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
         os.environ.pop(variable, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_teacher_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh run budget and API-key store (process-wide teacher state) for every test."""
+    run_budget().reset()
+    forget_api_keys()
+    monkeypatch.setenv("ZD_TEST_API_KEY", TEST_KEY)
+    yield
+    run_budget().reset()
+    forget_api_keys()

@@ -12,6 +12,10 @@ import pandas as pd
 from zeroshot_distill.tasks.spec import TaskSpec
 from zeroshot_distill.teachers.stub_server import StubReply, last_user_message
 
+# A fake API key the tests hand to teachers (env var ZD_TEST_API_KEY, set for every test in
+# tests/conftest.py) and then look for on disk and in logs, where it must never appear.
+TEST_KEY = "sk-test-Zq81SECRETkey4477"
+
 NLI_LABELS = ["entailment", "neutral", "contradiction"]
 NLI_TASK: dict[str, Any] = {
     "name": "nli",

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.teachers.conftest import TEST_KEY
-from tests.teachers.helpers import NLI_LABELS, nli_answer, openai_config, row_id, spec
+from tests.teachers.helpers import NLI_LABELS, TEST_KEY, nli_answer, openai_config, row_id, spec
 from zeroshot_distill.tasks.parsing import parse_answer
 from zeroshot_distill.teachers import (
     BudgetExceededError,

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from kedro.io import Version
 
-from tests.pipelines.annotation.conftest import TEST_KEY
 from tests.teachers.helpers import (
     NLI_TASK,
+    TEST_KEY,
     nli_answer,
     nli_examples,
     openai_config,
