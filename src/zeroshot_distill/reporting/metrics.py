@@ -15,20 +15,17 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
+from zeroshot_distill.tasks.values import is_missing as _no_value
+
 #: Column name of the confusion matrix for outputs that named no label.
 INVALID = "(invalid)"
 
 
 def is_missing(value: Any) -> bool:
-    """``None``, NaN, ``pd.NA`` or a blank string."""
-    if value is None:
-        return True
+    """No value (see :func:`zeroshot_distill.tasks.values.is_missing`) or a blank string."""
     if isinstance(value, str):
         return not value.strip()
-    try:
-        return bool(value != value)  # NaN and pd.NA
-    except (TypeError, ValueError):
-        return False
+    return _no_value(value)
 
 
 def _labels(values: Sequence[Any]) -> list[str | None]:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import re
 import threading
 import time
@@ -38,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zeroshot_distill.tasks.spec import CHOICE_LETTERS, canonical_number
+from zeroshot_distill.tasks.values import is_missing
 from zeroshot_distill.teachers.base import ChatRequest, ChatResult
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.engine import PreparedRequest, Sink
@@ -96,17 +96,6 @@ def _unit(*parts: Any) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        return bool(value != value)  # pd.NA and friends
-    except (TypeError, ValueError):
-        return False
-
-
 def _as_list(value: Any) -> list[Any]:
     if value is None or isinstance(value, str):
         return []
@@ -152,10 +141,10 @@ class SimulatedBackend:
             material["example"] = {
                 "id": str(example.get("id", request.key)),
                 "gold": None
-                if _is_missing(example.get("gold_label"))
+                if is_missing(example.get("gold_label"))
                 else str(example["gold_label"]),
                 "reference": None
-                if _is_missing(example.get("reference_rationale"))
+                if is_missing(example.get("reference_rationale"))
                 else str(example["reference_rationale"]),
             }
         return material
@@ -237,7 +226,7 @@ class SimulatedBackend:
     def _annotate(self, item: PreparedRequest, prompt: str, example: Mapping[str, Any]) -> str:
         gold = example.get("gold_label")
         wants_json = bool(item.response_format) or "json" in prompt.lower()
-        if _is_missing(gold):
+        if is_missing(gold):
             if wants_json:
                 return json.dumps({"rationale": CANNOT_DETERMINE, "answer": "unknown"})
             return CANNOT_DETERMINE
@@ -289,7 +278,7 @@ class SimulatedBackend:
         low, high = self.settings.rationale_words
         target = low + int(_unit(self.seed, "length", row_id) * (high - low + 1))
         reference = example.get("reference_rationale")
-        sentences = [] if _is_missing(reference) else [str(reference).strip()]
+        sentences = [] if is_missing(reference) else [str(reference).strip()]
         for name, value in example.items():
             if name in ("id", "split", "gold_label", "reference_rationale"):
                 continue

@@ -32,6 +32,7 @@ from zeroshot_distill.tasks.prompts import (
     validate_template,
 )
 from zeroshot_distill.tasks.spec import TaskSpec
+from zeroshot_distill.tasks.values import is_missing
 from zeroshot_distill.teachers import ChatRequest, build_teacher
 
 logger = logging.getLogger(__name__)
@@ -112,15 +113,6 @@ def _template_id(template: str) -> str:
 def _unit(*parts: Any) -> float:
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 # ---------------------------------------------------------------------------------- nodes
@@ -230,7 +222,7 @@ def plan_annotation(
     for row in records:
         gold = row.get("gold_label")
         given: str | None = None
-        if cfg.rationalize_labeled and not _missing(gold) and spec.is_valid_label(gold):
+        if cfg.rationalize_labeled and not is_missing(gold) and spec.is_valid_label(gold):
             kind: PromptKind = "rationalize"
             given = str(gold)
             messages = render_prompt(
@@ -294,7 +286,7 @@ def _requests(
                 messages=row.messages,
                 example=by_id.get(str(row.id)),
                 temperature=temperature,
-                max_tokens=None if _missing(row.max_tokens) else int(row.max_tokens),
+                max_tokens=None if is_missing(row.max_tokens) else int(row.max_tokens),
                 response_format=row.response_format or None,
             )
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from zeroshot_distill.tasks import TaskSpec, canonical_number
+from zeroshot_distill.tasks.values import is_missing
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def standardize_columns(
     id_column = params.get("id_column") or "id"
     if id_column in df.columns:
         ids = df[id_column]
-        df["id"] = [None if _is_missing(v) else str(v) for v in ids]
+        df["id"] = [None if is_missing(v) else str(v) for v in ids]
     else:
         width = max(4, len(str(len(df))))
         df["id"] = [f"{spec.name}-{i + 1:0{width}d}" for i in range(len(df))]
@@ -77,7 +77,7 @@ def standardize_columns(
     if "reference_rationale" not in df.columns:
         df["reference_rationale"] = None
     df["reference_rationale"] = [
-        None if _is_missing(v) else str(v).strip() or None for v in df["reference_rationale"]
+        None if is_missing(v) else str(v).strip() or None for v in df["reference_rationale"]
     ]
     if spec.kind == "multiple_choice":
         df[spec.choices_field] = [_as_list(v) for v in df[spec.choices_field]]
@@ -114,7 +114,7 @@ def validate_examples(
             flag(position, "id", "missing id")
         for field in spec.text_fields:
             value = record[field]
-            if _is_missing(value):
+            if is_missing(value):
                 flag(position, field, "missing value")
             elif not str(value).strip():
                 flag(position, field, "empty text")
@@ -231,16 +231,10 @@ def summarize_examples(
 
 
 # --------------------------------------------------------------------------------- helpers
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return value is pd.NA or value is pd.NaT
 
 
 def _normalise_split(value: Any) -> str | None:
-    if _is_missing(value):
+    if is_missing(value):
         return None
     split = _SPLIT_ALIASES.get(str(value).strip().lower())
     if split is None:
@@ -251,7 +245,7 @@ def _normalise_split(value: Any) -> str | None:
 
 
 def _normalise_label(value: Any, spec: TaskSpec, label_mapping: Mapping[str, str]) -> str | None:
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -268,7 +262,7 @@ def _normalise_label(value: Any, spec: TaskSpec, label_mapping: Mapping[str, str
 
 def _as_list(value: Any) -> list[str] | None:
     """Choices as a list: lists/arrays as they are, JSON or ``a|b|c`` strings from CSV."""
-    if not isinstance(value, (list, tuple, np.ndarray)) and _is_missing(value):
+    if not isinstance(value, (list, tuple, np.ndarray)) and is_missing(value):
         return None
     if isinstance(value, str):
         text = value.strip()

@@ -15,7 +15,6 @@ split keeps its gold labels for the evaluation and is never subsampled.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -28,6 +27,7 @@ from zeroshot_distill.pipelines.subsampling.selection import (
     select_rationale_rows,
 )
 from zeroshot_distill.tasks.spec import TaskSpec, canonical_number
+from zeroshot_distill.tasks.values import is_missing
 
 logger = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ def _training_rows(
         else None
         for r in records
     ]
-    labels = [None if _missing(r["label"]) else str(r["label"]) for r in records]
+    labels = [None if is_missing(r["label"]) else str(r["label"]) for r in records]
     targets = [
         None if label is None else spec.label_target(label, r)
         for label, r in zip(labels, records, strict=True)
@@ -301,7 +301,7 @@ def _label_row(
         return label, None
     if source == "gold":
         return None, "no_gold_label"
-    if _missing(row.get("annotated")):
+    if is_missing(row.get("annotated")):
         return None, "not_annotated"
     return None, "unparsed_label"
 
@@ -333,12 +333,8 @@ def _clean_label(spec: TaskSpec, value: Any, row: Mapping[str, Any]) -> str | No
     return str(value)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
 def _clean_text(value: Any) -> str | None:
-    if _missing(value):
+    if is_missing(value):
         return None
     text = " ".join(str(value).split())
     return text or None
