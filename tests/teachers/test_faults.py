@@ -136,3 +136,14 @@ def test_suggested_budget_is_round_and_sufficient(
     needed: float, current: float, expected: float
 ) -> None:
     assert suggest_budget(needed, current) == pytest.approx(expected)
+
+
+def test_a_server_that_goes_away_mid_run_stops_the_run(tmp_path: Path) -> None:
+    server = StubServer(nli_answer).start()
+    config = openai_config(server.base_url, tmp_path, max_retries=0, concurrency=2)
+    with build_teacher(config) as teacher:
+        first = teacher.complete(requests_for(3), stage="annotation", progress=False)
+        server.stop()  # answers so far succeeded: only a streak of refusals can stop it now
+        with pytest.raises(TeacherFatalError, match="10 requests in a row all failed"):
+            teacher.complete(requests_for(40, prefix="later "), stage="annotation", progress=False)
+    assert all(r.status == "ok" for r in first)

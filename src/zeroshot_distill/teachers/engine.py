@@ -221,6 +221,7 @@ class CachedTeacher:
         self._session_open = False
         self._reuse = frozenset(config.cache.reuse_statuses)
         self._first_errors: list[ChatResult] = []
+        self._unreachable_streak: list[ChatResult] = []
         self._heartbeat = _Heartbeat(cache, self.session_id, config.cache.lease_s)
         self._armed = True  # the circuit breaker, until the first non-error answer
 
@@ -477,16 +478,26 @@ class CachedTeacher:
         return [i for i in rest if i.key in busy], [i for i in rest if i.key not in busy]
 
     def _watch(self, result: ChatResult) -> None:
-        """Circuit breaker: the first ``fail_fast_after`` answers all errors -> stop."""
-        if not self._armed or self.config.fail_fast_after == 0:
+        """Circuit breaker: the first ``fail_fast_after`` answers all errors, or that many
+        connection failures in a row (the server went away mid-run) -> stop."""
+        limit = self.config.fail_fast_after
+        if limit == 0:
             return
         if result.status != "error":
             self._armed = False
             self._first_errors.clear()
+            self._unreachable_streak.clear()
             return
-        self._first_errors.append(result)
-        if len(self._first_errors) >= self.config.fail_fast_after:
-            raise self._breaker_error(self._first_errors)
+        if result.extra.get("error_kind") == "connection":
+            self._unreachable_streak.append(result)
+            if len(self._unreachable_streak) >= limit:
+                raise self._breaker_error(self._unreachable_streak, in_a_row=True)
+        else:
+            self._unreachable_streak.clear()
+        if self._armed:
+            self._first_errors.append(result)
+            if len(self._first_errors) >= limit:
+                raise self._breaker_error(self._first_errors)
 
     def _check_all_failed(
         self, fresh: Sequence[ChatResult], results: Sequence[ChatResult | None]
@@ -497,7 +508,9 @@ class CachedTeacher:
         if all(r is not None and r.status == "error" for r in results):
             raise self._breaker_error(list(fresh))
 
-    def _breaker_error(self, errors: Sequence[ChatResult]) -> TeacherFatalError:
+    def _breaker_error(
+        self, errors: Sequence[ChatResult], *, in_a_row: bool = False
+    ) -> TeacherFatalError:
         kinds = Counter(str(r.extra.get("error_kind") or "other") for r in errors)
         endpoint = str(getattr(self.backend_impl, "endpoint", f"{self.backend}:{self.model}"))
         kind, _ = kinds.most_common(1)[0]
@@ -505,11 +518,13 @@ class CachedTeacher:
         if not hint and kind.startswith("http_5"):
             hint = "the server fails on every request: see its log"
         described = ", ".join(f"{n}x {k}" for k, n in kinds.most_common())
+        n = len(errors)
+        which = f"{n} requests in a row" if in_a_row else f"the first {n} requests"
         return TeacherFatalError(
-            f"teacher {self.backend}:{self.model} at {endpoint}: the first {len(errors)} "
-            f"requests all failed ({described}), e.g. {errors[0].error}. "
-            f"{hint + '. ' if hint else ''}Stopped so that a run of errors is not saved as a "
-            "result; nothing was paid for them and answers received so far are cached."
+            f"teacher {self.backend}:{self.model} at {endpoint}: {which} all failed "
+            f"({described}), e.g. {errors[0].error}. {hint + '. ' if hint else ''}Stopped so "
+            "that a run of errors is not saved as a result; nothing was paid for them and "
+            "answers received so far are cached."
         )
 
     def _prepare_all(self, requests: Sequence[ChatRequest]) -> list[PreparedRequest]:
