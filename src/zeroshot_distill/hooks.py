@@ -139,11 +139,15 @@ class TeacherSpendHook:
             logger.warning("could not record interrupted runs in MLflow: %s", err)
 
     @hook_impl
-    def after_pipeline_run(self, run_params: Any, run_result: Any, pipeline: Any, catalog: Any):
+    def after_pipeline_run(
+        self, run_params: Any, run_result: Any, pipeline: Any, catalog: Any
+    ) -> None:
         self._log_spend(error=None)
 
     @hook_impl
-    def on_pipeline_error(self, error: Exception, run_params: Any, pipeline: Any, catalog: Any):
+    def on_pipeline_error(
+        self, error: Exception, run_params: Any, pipeline: Any, catalog: Any
+    ) -> None:
         self._log_spend(error=error)
 
     def _log_spend(self, error: Exception | None) -> None:
