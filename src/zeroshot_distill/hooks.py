@@ -1,14 +1,20 @@
-"""Project hooks: make a simulated teacher impossible to miss in logs and MLflow."""
+"""Project hooks: make a simulated teacher impossible to miss in logs and MLflow, and keep
+the teacher's bill in MLflow when a run stops early or was killed."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import os
+import socket
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.io.core import AbstractVersionedDataset
+
+from zeroshot_distill.teachers import BudgetExceededError, run_budget
+from zeroshot_distill.teachers.cache import InterruptedSession, pid_alive
 
 logger = logging.getLogger(__name__)
 
@@ -95,3 +101,131 @@ class MlflowArtifactHook:
             logger.warning("cannot log %s to MLflow: its dataset has no file path", dataset_name)
             return
         mlflow.log_artifact(str(path), artifact_path=options.get("artifact_path"))
+
+
+class TeacherSpendHook:
+    """The teacher's bill in MLflow, even when a run does not end normally.
+
+    - At the first node (kedro-mlflow's run is active): tag the run with this process
+      (``process.host``/``process.pid``), mark this project's MLflow runs that are still
+      ``RUNNING`` but whose process is gone as ``KILLED``, and log what interrupted runs paid
+      (found in the response cache by ``TeacherRunHook``) into their own MLflow runs and, as
+      ``teacher_spend.interrupted_runs_usd``, into this one.
+    - When the run ends, normally or not (a budget stop, a fatal teacher error): log its
+      spend, ``teacher_spend.run_usd`` / ``paid_requests`` / ``<stage>_usd`` and, after a
+      budget stop, ``teacher_spend.budget_stop``. kedro-mlflow may have closed the run by
+      then, so these go through the client to the run id noted at the first node.
+    """
+
+    def __init__(self) -> None:
+        self._mlflow_run_id: str | None = None
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
+        self._mlflow_run_id = None
+
+    @hook_impl
+    def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:
+        active = mlflow.active_run()
+        if self._mlflow_run_id is not None or active is None:
+            return
+        self._mlflow_run_id = active.info.run_id
+        run_budget().mlflow_run_id = active.info.run_id
+        mlflow.set_tags({PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
+        try:
+            mark_stale_runs_killed(active.info.experiment_id, active.info.run_id)
+            log_interrupted_spend(run_budget().interrupted, active.info.run_id)
+        except Exception as err:  # bookkeeping must never fail a run
+            logger.warning("could not record interrupted runs in MLflow: %s", err)
+
+    @hook_impl
+    def after_pipeline_run(
+        self, run_params: Any, run_result: Any, pipeline: Any, catalog: Any
+    ) -> None:
+        self._log_spend(error=None)
+
+    @hook_impl
+    def on_pipeline_error(
+        self, error: Exception, run_params: Any, pipeline: Any, catalog: Any
+    ) -> None:
+        self._log_spend(error=error)
+
+    def _log_spend(self, error: Exception | None) -> None:
+        totals = run_budget().totals()
+        if self._mlflow_run_id is None or (not totals["paid_requests"] and error is None):
+            return
+        metrics = {
+            "teacher_spend.run_usd": float(totals["spent_usd"]),
+            "teacher_spend.paid_requests": float(totals["paid_requests"]),
+        }
+        for stage, spent in totals["stages"].items():
+            metrics[f"teacher_spend.{stage}_usd"] = float(spent)
+        if isinstance(error, BudgetExceededError):
+            metrics["teacher_spend.budget_stop"] = 1.0
+            cap = getattr(error, "max_cost_usd", None)
+            if cap is not None:
+                metrics["teacher_spend.max_cost_usd"] = float(cap)
+        try:
+            client = mlflow.MlflowClient()
+            for key, value in metrics.items():
+                client.log_metric(self._mlflow_run_id, key, value)
+        except Exception as err:  # the error that stopped the run matters more
+            logger.warning("could not log the teacher's spend to MLflow: %s", err)
+
+
+PID_TAG = "process.pid"
+HOST_TAG = "process.host"
+
+
+def mark_stale_runs_killed(experiment_id: str, current_run_id: str) -> list[str]:
+    """Set ``KILLED`` on runs of the experiment left ``RUNNING`` by a process of this host
+    that no longer exists (kill -9, a crash); returns their ids."""
+    client = mlflow.MlflowClient()
+    host = socket.gethostname()
+    stale = []
+    for run in client.search_runs(
+        [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=200
+    ):
+        tags = run.data.tags
+        if run.info.run_id == current_run_id or tags.get(HOST_TAG) != host:
+            continue
+        pid = tags.get(PID_TAG, "")
+        if pid.isdigit() and not pid_alive(int(pid)):
+            reason = f"process {pid} gone; seen by a later run"
+            client.set_tag(run.info.run_id, "end_reason", reason)
+            client.set_terminated(run.info.run_id, status="KILLED")
+            stale.append(run.info.run_id)
+    if stale:
+        logger.warning("marked %d stale MLflow run(s) KILLED: %s", len(stale), ", ".join(stale))
+    return stale
+
+
+def log_interrupted_spend(sessions: Sequence[InterruptedSession], current_run_id: str) -> None:
+    """Attribute what interrupted runs paid: to their own MLflow runs and to this one."""
+    if not sessions:
+        return
+    client = mlflow.MlflowClient()
+    per_run: dict[str, float] = {}
+    for session in sessions:
+        if session.mlflow_run_id:
+            per_run[session.mlflow_run_id] = per_run.get(session.mlflow_run_id, 0.0) + (
+                session.cost_usd
+            )
+    for run_id, spent in per_run.items():
+        try:
+            client.log_metric(run_id, "teacher_spend.run_usd", spent)
+            client.set_tag(run_id, "teacher_spend.interrupted", "true")
+            if client.get_run(run_id).info.status == "RUNNING":
+                client.set_terminated(run_id, status="KILLED")
+        except Exception as err:  # its run may live in another store
+            logger.warning("could not attribute spend to MLflow run %s: %s", run_id, err)
+    client.log_metric(
+        current_run_id,
+        "teacher_spend.interrupted_runs_usd",
+        float(sum(s.cost_usd for s in sessions)),
+    )
+    client.set_tag(
+        current_run_id,
+        "teacher_spend.interrupted_runs",
+        ",".join(sorted({s.run_id for s in sessions})),
+    )

@@ -6,11 +6,11 @@ from typing import Any
 from kedro.config import OmegaConfigLoader
 from omegaconf import OmegaConf
 
-from zeroshot_distill.hooks import MlflowArtifactHook, TeacherProvenanceHook
+from zeroshot_distill.hooks import MlflowArtifactHook, TeacherProvenanceHook, TeacherSpendHook
 from zeroshot_distill.teachers.hooks import TeacherRunHook
 
 # kedro-mlflow registers its own hooks through its plugin entry point.
-HOOKS = (TeacherRunHook(), TeacherProvenanceHook(), MlflowArtifactHook())
+HOOKS = (TeacherRunHook(), TeacherProvenanceHook(), MlflowArtifactHook(), TeacherSpendHook())
 
 
 def _task_spec(name: str, *, _root_: Any) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.teachers.helpers import nli_answer, openai_config
-from zeroshot_distill.teachers import ChatRequest, build_teacher
+from zeroshot_distill.teachers import ChatRequest, TeacherFatalError, build_teacher
 from zeroshot_distill.teachers.cache import ResponseCache
 from zeroshot_distill.teachers.openai_batch import BatchPendingError
 from zeroshot_distill.teachers.stub_server import StubReply, StubServer
@@ -60,7 +60,21 @@ def test_a_crash_while_waiting_resumes_the_same_job(tmp_path: Path) -> None:
         resumed = build_teacher(batch_config(server.base_url, tmp_path))
         results = resumed.complete(requests_for(4), stage="annotation", progress=False)
         assert len(server.batches) == 1  # no second job, nothing paid twice
-        uploads = [r for r in server.requests if r.path.endswith("/files")]
+        uploads = [r for r in server.requests if r.method == "POST" and r.path.endswith("/files")]
         assert len(uploads) == 1
     assert [r.status for r in results] == ["ok"] * 4
     assert {r.extra["batch_id"] for r in results} == {batch_id}
+
+
+def test_a_server_without_the_batch_api_is_told_so_before_any_upload(tmp_path: Path) -> None:
+    with StubServer(answer, batch_api=False) as server:
+        teacher = build_teacher(batch_config(server.base_url, tmp_path))
+        with pytest.raises(TeacherFatalError) as err:
+            teacher.complete(requests_for(3), stage="annotation", progress=False)
+        posted = [r for r in server.requests if r.method == "POST"]
+        base_url = server.base_url
+    message = str(err.value)
+    assert "does not offer the Batch API" in message and "GET /files answered HTTP 404" in message
+    assert "teacher.backend: openai" in message and base_url in message
+    assert "bad json" not in message
+    assert posted == []  # nothing uploaded

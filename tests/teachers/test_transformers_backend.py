@@ -46,7 +46,8 @@ def test_batched_generation_counts_tokens_and_caches(tiny_model_dir: Path, tmp_p
         "model": str(tiny_model_dir),
         "max_tokens": 6,
         "transformers": {"batch_size": 2, "device": "cpu"},
-        "cache": {"path": str(tmp_path / "cache.sqlite")},
+        # The tiny random model runs into max_tokens: serve truncated answers from the cache.
+        "cache": {"path": str(tmp_path / "cache.sqlite"), "reuse_statuses": ["ok", "truncated"]},
     }
     requests = [
         ChatRequest(key=f"k{i}", messages=[{"role": "user", "content": "x" * (5 + 7 * i)}])

@@ -8,12 +8,26 @@ for; the database runs in WAL mode with a busy timeout so that several processes
 
 Modes: ``read_write`` (default), ``read_only`` (reads, never writes: e.g. a shared cache
 on a read-only mount) and ``off`` (no file at all).
+
+The same file holds what several processes need to agree on:
+
+- ``inflight``: a claim (lease) on each request being sent. A process claims what it is
+  about to send in one ``BEGIN IMMEDIATE`` transaction; another process that wants the same
+  request waits for the answer instead of paying for it again. A lease that is not renewed
+  (its holder crashed) expires after ``teacher.cache.lease_s`` and may be taken over.
+- ``spend``: one row per paid answer, committed with the answer itself, tagged with the
+  run and the teacher session that paid it; ``teacher_sessions``: one row per teacher in a
+  process, closed when the teacher is. A session left open by a process that no longer
+  exists was interrupted (kill -9, power loss): :meth:`ResponseCache.interrupted_sessions`
+  finds it and its spend, so the next run can report it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -37,6 +51,34 @@ CREATE TABLE IF NOT EXISTS responses (
     latency_s REAL NOT NULL,
     extra TEXT NOT NULL,
     created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inflight (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spend (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spend_by_session ON spend (session_id);
+CREATE TABLE IF NOT EXISTS teacher_sessions (
+    session_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    mlflow_run_id TEXT,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL
 );
 CREATE TABLE IF NOT EXISTS batch_jobs (
     fingerprint TEXT PRIMARY KEY,
@@ -70,6 +112,49 @@ class CachedResponse:
     cost_usd: float
     latency_s: float
     extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    """One paid answer, as the ``spend`` table books it."""
+
+    run_id: str
+    session_id: str
+    stage: str
+    key: str
+    status: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class InterruptedSession:
+    """A teacher session whose process died before closing it, and what it paid."""
+
+    session_id: str
+    run_id: str
+    mlflow_run_id: str | None
+    pid: int
+    started_at: float
+    cost_usd: float
+    n_paid: int
+    stages: dict[str, float]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a live process with this id exists on this machine (a zombie is dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    try:  # Linux: a killed child its parent has not reaped yet is state Z
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 @dataclass(frozen=True)
@@ -168,13 +253,44 @@ class ResponseCache:
                 )
         return found
 
-    def put_many(self, rows: Sequence[tuple[str, str, str, CachedResponse]]) -> None:
-        """Store ``(key, backend, model, response)`` rows in one transaction."""
-        if not self.writable or not rows:
+    def put_many(
+        self,
+        rows: Sequence[tuple[str, str, str, CachedResponse]],
+        *,
+        spend: Sequence[SpendRow] = (),
+        release: Sequence[str] = (),
+        owner: str | None = None,
+    ) -> None:
+        """Store ``(key, backend, model, response)`` rows, book ``spend`` and drop this
+        ``owner``'s claims on ``release`` keys, all in one transaction."""
+        if not self.writable or not (rows or spend or release):
             return
         now = time.time()
         conn = self._conn()
         with conn:
+            if owner is not None and release:
+                conn.executemany(
+                    "DELETE FROM inflight WHERE key = ? AND owner = ?",
+                    [(key, owner) for key in release],
+                )
+            conn.executemany(
+                "INSERT INTO spend (run_id, session_id, stage, key, status, prompt_tokens, "
+                "completion_tokens, cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.run_id,
+                        r.session_id,
+                        r.stage,
+                        r.key,
+                        r.status,
+                        r.prompt_tokens,
+                        r.completion_tokens,
+                        r.cost_usd,
+                        now,
+                    )
+                    for r in spend
+                ],
+            )
             conn.executemany(
                 "INSERT OR REPLACE INTO responses (key, backend, model, text, status, "
                 "prompt_tokens, completion_tokens, cost_usd, latency_s, extra, created_at) "
@@ -196,6 +312,191 @@ class ResponseCache:
                     for key, backend, model, r in rows
                 ],
             )
+
+    # ------------------------------------------------------------------- claims (leases)
+    def claim(
+        self, keys: Sequence[str], owner: str, lease_s: float, final_statuses: Iterable[str]
+    ) -> dict[str, str]:
+        """Claim the requests ``keys`` for ``owner`` before sending them.
+
+        Returns per key ``"mine"`` (claimed: send it), ``"busy"`` (another live claim: wait
+        for its answer) or ``"answered"`` (a final answer arrived meanwhile: read it). One
+        ``BEGIN IMMEDIATE`` transaction, so two processes never both get ``"mine"``.
+        """
+        if not self.writable:
+            return dict.fromkeys(keys, "mine")
+        final = tuple(final_statuses)
+        now = time.time()
+        out: dict[str, str] = {}
+        gone: dict[str, bool] = {}
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for key in keys:
+                row = conn.execute("SELECT status FROM responses WHERE key = ?", (key,)).fetchone()
+                if row is not None and row[0] in final:
+                    out[key] = "answered"
+                    continue
+                held = conn.execute(
+                    "SELECT owner, expires_at FROM inflight WHERE key = ?", (key,)
+                ).fetchone()
+                if (
+                    held is not None
+                    and held[0] != owner
+                    and held[1] > now
+                    and not self._owner_gone(conn, held[0], gone)
+                ):
+                    out[key] = "busy"
+                    continue
+                conn.execute(
+                    "INSERT OR REPLACE INTO inflight (key, owner, expires_at) VALUES (?, ?, ?)",
+                    (key, owner, now + lease_s),
+                )
+                out[key] = "mine"
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return out
+
+    def busy(self, keys: Sequence[str], owner: str) -> set[str]:
+        """The keys among ``keys`` that another owner holds a live claim on."""
+        if not self.writable or not keys:
+            return set()
+        now = time.time()
+        found: set[str] = set()
+        gone: dict[str, bool] = {}
+        conn = self._conn()
+        for start in range(0, len(keys), _CHUNK):
+            chunk = list(keys[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT key, owner FROM inflight WHERE key IN ({marks}) AND owner != ? "
+                "AND expires_at > ?",
+                [*chunk, owner, now],
+            ).fetchall()
+            found.update(key for key, holder in rows if not self._owner_gone(conn, holder, gone))
+        return found
+
+    @staticmethod
+    def _owner_gone(conn: sqlite3.Connection, owner: str, memo: dict[str, bool]) -> bool:
+        """Whether a claim's owner was a process of this host that no longer exists (killed):
+        its claims need not wait for their lease to expire."""
+        if owner not in memo:
+            row = conn.execute(
+                "SELECT host, pid FROM teacher_sessions WHERE session_id = ?", (owner,)
+            ).fetchone()
+            memo[owner] = bool(
+                row is not None and row[0] == socket.gethostname() and not pid_alive(int(row[1]))
+            )
+        return memo[owner]
+
+    def renew(self, owner: str, lease_s: float) -> None:
+        """Extend every claim of ``owner`` (its heartbeat)."""
+        if not self.writable:
+            return
+        conn = self._conn()
+        with conn:
+            conn.execute(
+                "UPDATE inflight SET expires_at = ? WHERE owner = ?", (time.time() + lease_s, owner)
+            )
+
+    def release(self, owner: str, keys: Sequence[str] | None = None) -> None:
+        """Drop ``owner``'s claims on ``keys`` (all of them when ``None``)."""
+        if not self.writable:
+            return
+        conn = self._conn()
+        with conn:
+            if keys is None:
+                conn.execute("DELETE FROM inflight WHERE owner = ?", (owner,))
+            else:
+                conn.executemany(
+                    "DELETE FROM inflight WHERE key = ? AND owner = ?",
+                    [(key, owner) for key in keys],
+                )
+
+    # ------------------------------------------------------------------ sessions and spend
+    def open_session(self, session_id: str, run_id: str, mlflow_run_id: str | None) -> None:
+        """Record a teacher session of this process (closed by :meth:`close_session`)."""
+        if not self.writable:
+            return
+        conn = self._conn()
+        with conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO teacher_sessions (session_id, run_id, mlflow_run_id, "
+                "host, pid, state, started_at) VALUES (?, ?, ?, ?, ?, 'open', ?)",
+                (session_id, run_id, mlflow_run_id, socket.gethostname(), os.getpid(), time.time()),
+            )
+
+    def close_session(self, session_id: str) -> None:
+        """The teacher closed normally (even after a budget stop or an error)."""
+        if not self.writable:
+            return
+        conn = self._conn()
+        with conn:
+            conn.execute(
+                "UPDATE teacher_sessions SET state = 'closed', ended_at = ? "
+                "WHERE session_id = ? AND state = 'open'",
+                (time.time(), session_id),
+            )
+
+    def run_spend(self, run_id: str) -> tuple[float, int]:
+        """USD and paid answers booked for ``run_id``."""
+        if not self.readable:
+            return 0.0, 0
+        row = (
+            self._conn()
+            .execute(
+                "SELECT COALESCE(SUM(cost_usd), 0), COUNT(*) FROM spend WHERE run_id = ?",
+                (run_id,),
+            )
+            .fetchone()
+        )
+        return float(row[0]), int(row[1])
+
+    def interrupted_sessions(self, *, mark: bool = True) -> list[InterruptedSession]:
+        """Sessions of this host left open by a process that is gone, with their spend;
+        ``mark``: record them as ``interrupted`` so they are reported once."""
+        if not self.writable:
+            return []
+        conn = self._conn()
+        rows = conn.execute(
+            "SELECT session_id, run_id, mlflow_run_id, pid, started_at FROM teacher_sessions "
+            "WHERE state = 'open' AND host = ?",
+            (socket.gethostname(),),
+        ).fetchall()
+        found = []
+        for session_id, run_id, mlflow_run_id, pid, started_at in rows:
+            if pid == os.getpid() or pid_alive(int(pid)):
+                continue
+            stages = dict(
+                conn.execute(
+                    "SELECT stage, SUM(cost_usd) FROM spend WHERE session_id = ? GROUP BY stage",
+                    (session_id,),
+                ).fetchall()
+            )
+            n_paid = conn.execute(
+                "SELECT COUNT(*) FROM spend WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+            found.append(
+                InterruptedSession(
+                    session_id=session_id,
+                    run_id=run_id,
+                    mlflow_run_id=mlflow_run_id,
+                    pid=int(pid),
+                    started_at=float(started_at),
+                    cost_usd=float(sum(stages.values())),
+                    n_paid=int(n_paid),
+                    stages={str(k): float(v) for k, v in stages.items()},
+                )
+            )
+        if mark and found:
+            with conn:
+                conn.executemany(
+                    "UPDATE teacher_sessions SET state = 'interrupted' WHERE session_id = ?",
+                    [(s.session_id,) for s in found],
+                )
+        return found
 
     def mean_completion_tokens(self, backend: str, model: str) -> tuple[float, int] | None:
         """Mean completion tokens and row count of stored ``ok`` answers of a model."""

@@ -34,11 +34,22 @@ class Price(_Strict):
     batch_discount: float | None = Field(default=None, ge=0, le=1)
 
 
+ReusableStatus = Literal["ok", "truncated", "refused"]
+
+
 class CacheConfig(_Strict):
-    """Response cache: ``read_write`` (default), ``read_only`` (never writes) or ``off``."""
+    """Response cache: ``read_write`` (default), ``read_only`` (never writes) or ``off``.
+
+    ``reuse_statuses``: stored answers served as final. Truncated and refused answers are
+    stored for the record, but by default a rerun asks again (within the budget).
+    ``lease_s``: how long a claim on a request in flight holds without being renewed (a
+    crashed holder blocks other processes at most this long).
+    """
 
     mode: CacheMode = "read_write"
     path: str = DEFAULT_CACHE_PATH
+    reuse_statuses: tuple[ReusableStatus, ...] = ("ok",)
+    lease_s: float = Field(default=30.0, ge=1.0)
 
 
 class BatchConfig(_Strict):
@@ -114,6 +125,9 @@ class TeacherConfig(_Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
     malformed_retries: int = Field(default=2, ge=0)
+    # Circuit breaker: stop the run when each of the first N answers of a teacher is an
+    # error (0 = never; a call with fewer requests that all fail stops it too).
+    fail_fast_after: int = Field(default=10, ge=0)
     # Money.
     max_cost_usd: float | None = None
     prices: dict[str, Price] = Field(default_factory=dict)

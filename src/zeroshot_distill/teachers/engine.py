@@ -5,13 +5,22 @@ protocol on top of a :class:`Backend` (openai, openai_batch, transformers, simul
 which only has to turn prepared requests into results. The flow of ``complete()``:
 
 1. prepare each request: effective sampling parameters and its cache key;
-2. answer what the cache has (``cached=True``, cost 0, the original price as USD saved);
+2. answer what the cache has as final (``cached=True``, cost 0, the original price as USD
+   saved); stored answers whose status is not in ``teacher.cache.reuse_statuses``
+   (truncated, refused by default) are kept for the record but asked again;
 3. send each distinct missing request once (at temperature > 0, the k-th repeat of a
    request is a distinct sample with its own key), in rounds the budget admits: a request
    is sent only if its worst case (estimated prompt + ``max_tokens`` completion) still fits
-   under ``max_cost_usd``, so a run stops *before* crossing it;
-4. store each answer as it arrives (one small transaction), so a killed run loses nothing
-   it paid for, and account for it in the ledger and the run budget.
+   under ``max_cost_usd``, so a run stops *before* crossing it. Before sending, each request
+   is claimed in the cache (a lease a heartbeat renews); a request another process has in
+   flight is waited for and its answer taken from the cache, so two runs at once pay once;
+4. store each answer as it arrives, with its spend booked against the run (one small
+   transaction), so a killed run loses nothing it paid for and the next run can report
+   what it spent; account for it in the ledger and the run budget.
+
+A circuit breaker stops the run (:class:`TeacherFatalError`) when the first
+``teacher.fail_fast_after`` answers of a teacher are all errors, or when every request of
+a call failed before any answer succeeded: a run of errors is never saved as a result.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ import logging
 import math
 import threading
 import time
+import uuid
+from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -28,7 +39,7 @@ from typing import Any, Protocol, TypeVar
 from tqdm.auto import tqdm
 
 from zeroshot_distill.teachers.base import BudgetExceededError, ChatRequest, ChatResult
-from zeroshot_distill.teachers.cache import CachedResponse, ResponseCache, cache_key
+from zeroshot_distill.teachers.cache import CachedResponse, ResponseCache, SpendRow, cache_key
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.ledger import (
     CONSERVATIVE_CHARS_PER_TOKEN,
@@ -43,7 +54,63 @@ logger = logging.getLogger(__name__)
 
 CACHEABLE_STATUSES = frozenset({"ok", "truncated", "refused"})
 CACHE_KEY_VERSION = 1
+WAIT_POLL_S = 0.25  # how often a process waiting for another's answer looks at the cache
 T = TypeVar("T")
+
+# What to check when the first answers of a teacher are all errors of one kind.
+_BREAKER_HINTS = {
+    "connection": "is the server running, and is teacher.base_url right? e.g. `curl {url}/models`",
+    "timeout": (
+        "the server accepts connections but did not answer within teacher.timeout_s: is it "
+        "overloaded or still loading the model? Raise teacher.timeout_s or lower "
+        "teacher.concurrency"
+    ),
+    "http_429": (
+        "every request was rate limited: lower teacher.concurrency or set "
+        "teacher.requests_per_minute / tokens_per_minute to your account's limits"
+    ),
+    "malformed": (
+        "the answers are not chat completions: is teacher.base_url an OpenAI-compatible "
+        "endpoint (usually ending in /v1)?"
+    ),
+    "http_400": "the server rejects the requests: check teacher.model and teacher.extra_body",
+}
+
+
+def suggest_budget(needed_usd: float, current_usd: float) -> float:
+    """A round cap (two significant digits, rounded up) of at least ``needed_usd`` and
+    more than ``current_usd``: 0.0103 current, 0.013 needed -> 0.013."""
+    target = max(needed_usd, current_usd * 1.1, 1e-4)
+    step = 10.0 ** (math.floor(math.log10(target)) - 1)
+    return round(math.ceil(target / step - 1e-9) * step, 12)
+
+
+class _Heartbeat:
+    """Renews a teacher's cache claims every ``lease_s / 3`` while the teacher is open."""
+
+    def __init__(self, cache: ResponseCache, owner: str, lease_s: float) -> None:
+        self.cache, self.owner, self.lease_s = cache, owner, lease_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                self.cache.renew(self.owner, self.lease_s)
+            except Exception as err:  # a busy database: the next beat tries again
+                logger.debug("cache lease renewal failed: %s", err)
+
+    def start(self) -> None:
+        """Start beating (once; only for a writable cache)."""
+        if self._thread is None and self.cache.writable:
+            self._thread = threading.Thread(target=self._beat, name="cache-heartbeat", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop beating."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 class TeacherFatalError(RuntimeError):
@@ -149,6 +216,14 @@ class CachedTeacher:
         self._price = config.price()
         self._discount = config.batch_discount() if backend.name == "openai_batch" else 0.0
         self._lock = threading.Lock()
+        # One id per teacher: owner of its cache claims and key of its spend session.
+        self.session_id = f"{budget.run_id}/{uuid.uuid4().hex[:12]}"
+        self._session_open = False
+        self._reuse = frozenset(config.cache.reuse_statuses)
+        self._first_errors: list[ChatResult] = []
+        self._unreachable_streak: list[ChatResult] = []
+        self._heartbeat = _Heartbeat(cache, self.session_id, config.cache.lease_s)
+        self._armed = True  # the circuit breaker, until the first non-error answer
 
     # ------------------------------------------------------------------------------ public
     def complete(
@@ -163,27 +238,17 @@ class CachedTeacher:
         started = time.perf_counter()
         prepared = self._prepare_all(requests)
         results: list[ChatResult | None] = [None] * len(prepared)
-        hits = self.cache.get_many(p.key for p in prepared) if self.cache.readable else {}
         groups: dict[str, list[int]] = {}
         for i, item in enumerate(prepared):
-            stored = hits.get(item.key)
-            if stored is not None:
-                results[i] = self._from_cache(item, stored)
-                self.ledger.record(
-                    stage,
-                    status=stored.status,
-                    prompt_tokens=stored.prompt_tokens,
-                    completion_tokens=stored.completion_tokens,
-                    cost_usd=0.0,
-                    cached=True,
-                    saved_usd=stored.cost_usd,
-                )
-            else:
-                groups.setdefault(item.key, []).append(i)
-        todo = [prepared[indices[0]] for indices in groups.values()]
+            groups.setdefault(item.key, []).append(i)
+        self._open_session()
+        hits = self._final_hits(list(groups))
+        for key, stored in hits.items():
+            self._serve_cached(stage, groups[key], prepared, results, stored)
+        todo = [prepared[indices[0]] for key, indices in groups.items() if key not in hits]
         bar = tqdm(
             total=len(prepared),
-            initial=len(prepared) - sum(len(g) for g in groups.values()),
+            initial=sum(len(groups[key]) for key in hits),
             desc=f"{stage} [{self.backend}:{self.model}]",
             unit="req",
             disable=not progress,
@@ -191,27 +256,57 @@ class CachedTeacher:
             dynamic_ncols=True,
         )
         stage_cost = [0.0]
+        fresh: list[ChatResult] = []
 
         def sink(item: PreparedRequest, result: ChatResult) -> None:
             indices = groups[item.key]
             request_keys = [prepared[i].request.key for i in indices]
             self._accept(stage, item, result, indices, request_keys, results, stage_cost)
+            fresh.append(result)
             bar.update(len(groups[item.key]))
             bar.set_postfix_str(f"${stage_cost[0]:.4f}", refresh=False)
+            if getattr(self.backend_impl, "fail_fast", False):
+                self._watch(result)
 
+        def serve(key: str, stored: CachedResponse) -> None:
+            self._serve_cached(stage, groups[key], prepared, results, stored)
+            bar.update(len(groups[key]))
+
+        waiting: list[PreparedRequest] = []
         try:
-            while todo:
+            while todo or waiting:
+                if waiting:
+                    waiting, freed = self._collect(waiting, serve)
+                    todo = freed + todo
+                if not todo:
+                    if waiting:
+                        time.sleep(WAIT_POLL_S)
+                    continue
                 n_admit = self._admissible(todo)
                 if n_admit == 0:
+                    if waiting:  # their answers may come for free: wait for them first
+                        time.sleep(WAIT_POLL_S)
+                        continue
                     raise self._budget_error(stage, todo, results)
                 batch, todo = todo[:n_admit], todo[n_admit:]
-                self.backend_impl.run(batch, sink)
-                missing = [item for item in batch if results[groups[item.key][0]] is None]
+                mine, busy = self._claim(batch, serve)
+                if busy and not waiting:
+                    logger.info(
+                        "%s: %d request(s) are in flight in another process; waiting for "
+                        "their answers instead of paying twice",
+                        stage,
+                        len(busy),
+                    )
+                waiting.extend(busy)
+                self.backend_impl.run(mine, sink)
+                missing = [item for item in mine if results[groups[item.key][0]] is None]
                 if missing:  # a backend must answer everything it was given
                     for item in missing:
                         sink(item, self._error(item, "the backend returned no result"))
         finally:
             bar.close()
+            self.cache.release(self.session_id)
+        self._check_all_failed(fresh, results)
         final = [r for r in results if r is not None]
         totals = self.ledger.stage(stage)
         logger.info(
@@ -251,7 +346,7 @@ class CachedTeacher:
         cached ``ok`` answers (with at least 10 of them), else half of ``max_tokens``.
         """
         prepared = self._prepare_all(requests)
-        hits = self.cache.get_many(p.key for p in prepared) if self.cache.readable else {}
+        hits = self._final_hits([p.key for p in prepared])
         seen: set[str] = set()
         to_send: list[PreparedRequest] = []
         saved = 0.0
@@ -297,9 +392,15 @@ class CachedTeacher:
         )
 
     def close(self) -> None:
-        """Release the backend and the cache connections."""
-        self.backend_impl.close()
-        self.cache.close()
+        """Release the backend, this teacher's claims and session, and the cache."""
+        try:
+            self.backend_impl.close()
+        finally:
+            self._heartbeat.stop()
+            if self._session_open:
+                self.cache.release(self.session_id)
+                self.cache.close_session(self.session_id)
+            self.cache.close()
 
     def __enter__(self) -> CachedTeacher:
         return self
@@ -308,6 +409,124 @@ class CachedTeacher:
         self.close()
 
     # ----------------------------------------------------------------------------- helpers
+    def _open_session(self) -> None:
+        """Book this teacher in the cache (its spend is attributed to it) once."""
+        if not self._session_open:
+            self.cache.open_session(self.session_id, self.budget.run_id, self.budget.mlflow_run_id)
+            self._session_open = True
+            self._heartbeat.start()
+
+    def _final_hits(self, keys: Sequence[str]) -> dict[str, CachedResponse]:
+        """Stored answers that count as final (status in ``teacher.cache.reuse_statuses``)."""
+        if not self.cache.readable:
+            return {}
+        return {k: v for k, v in self.cache.get_many(keys).items() if v.status in self._reuse}
+
+    def _serve_cached(
+        self,
+        stage: str,
+        indices: Sequence[int],
+        prepared: Sequence[PreparedRequest],
+        results: list[ChatResult | None],
+        stored: CachedResponse,
+    ) -> None:
+        for i in indices:
+            results[i] = self._from_cache(prepared[i], stored)
+            self.ledger.record(
+                stage,
+                status=stored.status,
+                prompt_tokens=stored.prompt_tokens,
+                completion_tokens=stored.completion_tokens,
+                cost_usd=0.0,
+                cached=True,
+                saved_usd=stored.cost_usd,
+            )
+        if stored.status != "error":
+            self._armed = False
+
+    def _claim(
+        self, batch: Sequence[PreparedRequest], serve: Callable[[str, CachedResponse], None]
+    ) -> tuple[list[PreparedRequest], list[PreparedRequest]]:
+        """Split ``batch`` into what this process sends and what another has in flight;
+        answers that arrived meanwhile are served at once."""
+        if not self.cache.writable:
+            return list(batch), []
+        states = self.cache.claim(
+            [item.key for item in batch], self.session_id, self.config.cache.lease_s, self._reuse
+        )
+        answered = [item.key for item in batch if states[item.key] == "answered"]
+        if answered:
+            for key, stored in self._final_hits(answered).items():
+                serve(key, stored)
+        mine = [item for item in batch if states[item.key] == "mine"]
+        busy = [item for item in batch if states[item.key] == "busy"]
+        return mine, busy
+
+    def _collect(
+        self,
+        waiting: Sequence[PreparedRequest],
+        serve: Callable[[str, CachedResponse], None],
+    ) -> tuple[list[PreparedRequest], list[PreparedRequest]]:
+        """Take the answers other processes stored; hand back (still waiting, free to send):
+        a request whose claim ended without a final answer (an error, a crash) is ours."""
+        keys = [item.key for item in waiting]
+        found = self._final_hits(keys)
+        for key, stored in found.items():
+            serve(key, stored)
+        rest = [item for item in waiting if item.key not in found]
+        busy = self.cache.busy([item.key for item in rest], self.session_id)
+        return [i for i in rest if i.key in busy], [i for i in rest if i.key not in busy]
+
+    def _watch(self, result: ChatResult) -> None:
+        """Circuit breaker: the first ``fail_fast_after`` answers all errors, or that many
+        connection failures in a row (the server went away mid-run) -> stop."""
+        limit = self.config.fail_fast_after
+        if limit == 0:
+            return
+        if result.status != "error":
+            self._armed = False
+            self._first_errors.clear()
+            self._unreachable_streak.clear()
+            return
+        if result.extra.get("error_kind") == "connection":
+            self._unreachable_streak.append(result)
+            if len(self._unreachable_streak) >= limit:
+                raise self._breaker_error(self._unreachable_streak, in_a_row=True)
+        else:
+            self._unreachable_streak.clear()
+        if self._armed:
+            self._first_errors.append(result)
+            if len(self._first_errors) >= limit:
+                raise self._breaker_error(self._first_errors)
+
+    def _check_all_failed(
+        self, fresh: Sequence[ChatResult], results: Sequence[ChatResult | None]
+    ) -> None:
+        """A call whose every answer failed, before any answer ever succeeded, stops."""
+        if not self._armed or self.config.fail_fast_after == 0 or not fresh:
+            return
+        if all(r is not None and r.status == "error" for r in results):
+            raise self._breaker_error(list(fresh))
+
+    def _breaker_error(
+        self, errors: Sequence[ChatResult], *, in_a_row: bool = False
+    ) -> TeacherFatalError:
+        kinds = Counter(str(r.extra.get("error_kind") or "other") for r in errors)
+        endpoint = str(getattr(self.backend_impl, "endpoint", f"{self.backend}:{self.model}"))
+        kind, _ = kinds.most_common(1)[0]
+        hint = _BREAKER_HINTS.get(kind, "").format(url=endpoint)
+        if not hint and kind.startswith("http_5"):
+            hint = "the server fails on every request: see its log"
+        described = ", ".join(f"{n}x {k}" for k, n in kinds.most_common())
+        n = len(errors)
+        which = f"{n} requests in a row" if in_a_row else f"the first {n} requests"
+        return TeacherFatalError(
+            f"teacher {self.backend}:{self.model} at {endpoint}: {which} all failed "
+            f"({described}), e.g. {errors[0].error}. {hint + '. ' if hint else ''}Stopped so "
+            "that a run of errors is not saved as a result; nothing was paid for them and "
+            "answers received so far are cached."
+        )
+
     def _prepare_all(self, requests: Sequence[ChatRequest]) -> list[PreparedRequest]:
         occurrences: dict[str, int] = {}
         prepared = []
@@ -403,28 +622,45 @@ class CachedTeacher:
         result.simulated = self.simulated
         result.extra.setdefault("cache_key", item.key)
         with self._lock:
-            if result.status in CACHEABLE_STATUSES and self.cache.writable:
+            rows = []
+            if result.status in CACHEABLE_STATUSES:
                 stored_extra = {k: v for k, v in result.extra.items() if k != "cache_key"}
-                self.cache.put_many(
-                    [
-                        (
-                            item.key,
-                            self.backend,
-                            self.model,
-                            CachedResponse(
-                                key=item.key,
-                                text=result.text,
-                                status=result.status,
-                                prompt_tokens=result.prompt_tokens,
-                                completion_tokens=result.completion_tokens,
-                                cost_usd=cost,
-                                latency_s=result.latency_s,
-                                extra=stored_extra,
-                            ),
-                        )
-                    ]
+                rows.append(
+                    (
+                        item.key,
+                        self.backend,
+                        self.model,
+                        CachedResponse(
+                            key=item.key,
+                            text=result.text,
+                            status=result.status,
+                            prompt_tokens=result.prompt_tokens,
+                            completion_tokens=result.completion_tokens,
+                            cost_usd=cost,
+                            latency_s=result.latency_s,
+                            extra=stored_extra,
+                        ),
+                    )
                 )
-            self.budget.add(cost)
+            spend = (
+                [
+                    SpendRow(
+                        run_id=self.budget.run_id,
+                        session_id=self.session_id,
+                        stage=stage,
+                        key=item.key,
+                        status=result.status,
+                        prompt_tokens=result.prompt_tokens,
+                        completion_tokens=result.completion_tokens,
+                        cost_usd=cost,
+                    )
+                ]
+                if cost > 0
+                else []
+            )
+            # The answer, its spend and the end of this process's claim: one transaction.
+            self.cache.put_many(rows, spend=spend, release=[item.key], owner=self.session_id)
+            self.budget.add(cost, stage)
             stage_cost[0] += cost
             self.ledger.record(
                 stage,
@@ -480,6 +716,7 @@ class CachedTeacher:
         budget = self.config.max_cost_usd or 0.0
         done = sum(r is not None for r in results)
         next_cost = self._worst_case_usd(todo[0])
+        remaining = sum(self._worst_case_usd(item) for item in todo)
         if self.cache.writable:
             kept = (
                 f"All {done} answers so far are stored in the response cache "
@@ -495,9 +732,10 @@ class CachedTeacher:
             f"teacher.max_cost_usd=${budget:.4f} (this stage: "
             f"${self.ledger.stage(stage).cost_usd:.4f}); the next request could cost up to "
             f"${next_cost:.4f}, so {len(todo)} distinct requests were not sent. {kept} "
-            "To resume, rerun the same command with a higher budget, e.g. "
-            f"`--params teacher.max_cost_usd={max(budget * 2, budget + 1):g}`: cached "
-            "answers are reused and only the missing requests are sent."
+            f"The unsent requests could cost up to ${remaining:.4f} (every answer at "
+            "max_tokens). To resume, rerun the same command with a budget that covers them, "
+            f"e.g. `--params teacher.max_cost_usd={suggest_budget(remaining, budget):g}`: "
+            "cached answers are reused for free and only the missing requests are sent."
         )
         error.results = list(results)  # type: ignore[attr-defined]
         error.spent_usd = spent  # type: ignore[attr-defined]

@@ -4,7 +4,9 @@
   USD saved by cache hits, statuses). ``Teacher.spend()`` returns its :meth:`summary`.
 - :class:`RunBudget`: the money spent by *every* teacher of this process (= one
   ``kedro run``), checked against ``teacher.max_cost_usd`` before each request is sent.
-  Prompt optimization and annotation share it; ``TeacherRunHook`` resets it when a run starts.
+  Prompt optimization and annotation share it; ``TeacherRunHook`` resets it when a run starts
+  (with the Kedro run id, which the persistent ``spend`` table of the cache books against)
+  and a project hook logs its totals to MLflow, also when the run stops at the budget.
 - :func:`estimate_tokens`: a tokenizer-free estimate (~4 characters per token for English)
   for dry runs and budget reservations, where the API's ``usage`` is not known yet.
 """
@@ -12,7 +14,9 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -138,12 +142,26 @@ class CostLedger:
         return {"stages": stages, "total": total.as_dict()}
 
 
+def _new_run_id() -> str:
+    return f"pid{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
 class RunBudget:
-    """USD spent in this run by every teacher; the shared counter behind ``max_cost_usd``."""
+    """USD spent in this run by every teacher; the shared counter behind ``max_cost_usd``.
+
+    Also the run's identity for the books: ``run_id`` (the Kedro run id when a hook set it,
+    else a fresh id per process/reset), ``mlflow_run_id`` (set by the MLflow hook) and the
+    interrupted sessions found when the run started (``interrupted``).
+    """
 
     def __init__(self) -> None:
         self._spent = 0.0
+        self._paid = 0
+        self._stages: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.run_id = _new_run_id()
+        self.mlflow_run_id: str | None = None
+        self.interrupted: list[Any] = []
 
     @property
     def spent_usd(self) -> float:
@@ -151,15 +169,32 @@ class RunBudget:
         with self._lock:
             return self._spent
 
-    def add(self, cost_usd: float) -> None:
-        """Record money paid."""
+    def add(self, cost_usd: float, stage: str | None = None) -> None:
+        """Record money paid (for one answer, of ``stage``)."""
         with self._lock:
             self._spent += cost_usd
+            if stage is not None:
+                self._paid += 1
+                self._stages[stage] = self._stages.get(stage, 0.0) + cost_usd
 
-    def reset(self) -> None:
+    def totals(self) -> dict[str, Any]:
+        """``{"spent_usd", "paid_requests", "stages": {stage: usd}}`` of this run."""
+        with self._lock:
+            return {
+                "spent_usd": self._spent,
+                "paid_requests": self._paid,
+                "stages": dict(self._stages),
+            }
+
+    def reset(self, run_id: str | None = None) -> None:
         """A new run starts."""
         with self._lock:
             self._spent = 0.0
+            self._paid = 0
+            self._stages = {}
+            self.run_id = run_id or _new_run_id()
+            self.mlflow_run_id = None
+            self.interrupted = []
 
 
 _RUN_BUDGET = RunBudget()

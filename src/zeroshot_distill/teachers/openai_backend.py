@@ -12,8 +12,13 @@ and timeout machinery, no typed request/response models) over its aiohttp transp
 what lets 32 requests in flight at 200 ms latency reach > 0.9x the ideal 160 req/s on a
 shared 2-core machine.
 A single bad answer never raises: it becomes a result with status ``error`` (not cached,
-so a rerun retries it). An endpoint that rejects every request (401/403, unknown model)
-stops the run at once with :class:`~zeroshot_distill.teachers.engine.TeacherFatalError`.
+so a rerun retries it) and an ``error_kind`` (``connection``, ``timeout``, ``http_500``,
+``malformed``...) that the engine's circuit breaker reads. An endpoint that rejects every
+request (401/403, unknown model) or cannot be reached at all (refused connection, unknown
+host: probed once before the first request) stops the run at once with
+:class:`~zeroshot_distill.teachers.engine.TeacherFatalError`. With the aiohttp transport a
+refused connection surfaces as ``APITimeoutError`` (cause ``ConnectTimeout``):
+:func:`connection_failure` tells it from a real timeout by the cause chain.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import asyncio
 import json
 import logging
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -114,7 +120,7 @@ def fatal_error(err: Exception, config: TeacherConfig, api_key: str | None) -> T
     """A clear stop for errors that every further request would repeat."""
     status = getattr(err, "status_code", None)
     detail = redact(str(getattr(err, "message", err)), api_key) or ""
-    endpoint = config.base_url or "the OpenAI API"
+    endpoint = public_url(config.base_url)
     if status == 401:
         hint = (
             "the API key was rejected; check the key in "
@@ -127,6 +133,48 @@ def fatal_error(err: Exception, config: TeacherConfig, api_key: str | None) -> T
     return TeacherFatalError(
         f"teacher endpoint {endpoint} answered HTTP {status}: {detail} ({hint}). "
         "Answers received so far are cached."
+    )
+
+
+def public_url(url: str | None) -> str:
+    """``url`` without user info, query or fragment (where a key could hide)."""
+    if not url:
+        return "https://api.openai.com/v1"
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def connection_failure(err: BaseException) -> BaseException | None:
+    """The exception in ``err``'s cause chain that says the endpoint could not be reached
+    (refused, unknown host, unreachable network), or ``None`` (a real timeout, an answer).
+
+    openai's aiohttp transport wraps a refused connection as ``APITimeoutError`` caused by
+    ``ConnectTimeout`` caused by aiohttp's ``ClientConnectorError`` (an ``OSError``); httpx
+    raises ``APIConnectionError`` caused by ``ConnectError``. A timeout is also an
+    ``OSError`` subclass (``TimeoutError``) and is not a connection failure.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and not isinstance(current, TimeoutError):
+            return current
+        if type(current).__name__ == "ConnectError":  # httpx: connection could not be made
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def unreachable_error(config: TeacherConfig, cause: BaseException | str) -> TeacherFatalError:
+    """One clear stop for an endpoint that cannot be reached."""
+    url = public_url(config.base_url)
+    return TeacherFatalError(
+        f"teacher endpoint {url} cannot be reached ({cause}). Check that the server is "
+        f"running and that teacher.base_url is right, e.g. `curl {url}/models`. "
+        "Nothing was paid for the failed requests; answers received so far are cached."
     )
 
 
@@ -150,12 +198,15 @@ class OpenAIBackend:
 
     name = "openai"
     simulated = False
+    fail_fast = True  # answers stream in one by one: the circuit breaker may stop early
 
     def __init__(self, config: TeacherConfig, api_key: str | None) -> None:
         self.config = config
         self.model = config.model
         self._api_key = api_key
         self._response_format_ok = config.structured_output
+        self._reachable = False  # set once the endpoint has answered anything
+        self.endpoint = public_url(config.base_url)
 
     def cache_material(self, request: ChatRequest) -> Mapping[str, Any] | None:
         """Server-specific parameters change answers: they are part of the key already."""
@@ -189,6 +240,12 @@ class OpenAIBackend:
         tpm = AsyncLimiter(cfg.tokens_per_minute, 60) if cfg.tokens_per_minute else None
         pending = iter(items)
         client = self._client()
+        if not self._reachable:
+            try:
+                await self._probe(client)
+            except BaseException:
+                await client.close()
+                raise
 
         async def worker() -> None:
             for item in pending:  # a shared iterator: each item goes to one worker
@@ -210,10 +267,55 @@ class OpenAIBackend:
         finally:
             await client.close()
 
+    async def _probe(self, client: openai.AsyncOpenAI) -> None:
+        """Fail in a second, not after every request's retries, when nothing listens.
+
+        One ``GET /models`` with a single retry: any HTTP answer (even 401 or 404) or a
+        slow one proves the endpoint is reachable; only a connection failure stops the run.
+        """
+        try:
+            await client.with_options(max_retries=1, timeout=min(self.config.timeout_s, 10.0)).get(
+                "/models", cast_to=object
+            )
+        except openai.APIStatusError:
+            pass
+        except openai.APIConnectionError as err:  # APITimeoutError is a subclass
+            failure = connection_failure(err)
+            if failure is not None:
+                raise unreachable_error(self.config, redact(str(failure), self._api_key)) from None
+            return  # a real timeout: the server may only be slow; requests will tell
+        except Exception:  # an odd body from /models: reachable
+            pass
+        self._reachable = True
+
+    def _transport_error(
+        self, item: PreparedRequest, started: float, err: openai.APIConnectionError
+    ) -> ChatResult:
+        """A timeout or a connection failure, told apart by the cause chain."""
+        failure = connection_failure(err)
+        if failure is not None:
+            return self._error(
+                item,
+                started,
+                f"connection failed after {self.config.max_retries} retries: {failure}",
+                kind="connection",
+            )
+        if isinstance(err, openai.APITimeoutError):
+            return self._error(
+                item,
+                started,
+                f"timed out after {self.config.timeout_s:g}s ({self.config.max_retries} retries)",
+                kind="timeout",
+            )
+        message = f"connection error after retries: {err}"
+        return self._error(item, started, message, kind="connection")
+
     async def _one(self, client: openai.AsyncOpenAI, item: PreparedRequest) -> ChatResult:
         started = time.perf_counter()
         try:
-            return await self._attempts(client, item, started)
+            result = await self._attempts(client, item, started)
+            self._reachable = True
+            return result
         except (
             openai.AuthenticationError,
             openai.PermissionDeniedError,
@@ -228,28 +330,28 @@ class OpenAIBackend:
                 )
                 self._response_format_ok = False
                 return await self._one(client, item)
-            return self._error(item, started, f"HTTP 400: {getattr(err, 'message', err)}")
+            message = f"HTTP 400: {getattr(err, 'message', err)}"
+            return self._error(item, started, message, kind="http_400")
         except openai.APIStatusError as err:
             message = getattr(err, "message", err)
-            return self._error(item, started, f"HTTP {err.status_code} after retries: {message}")
-        except openai.APITimeoutError:
             return self._error(
                 item,
                 started,
-                f"timed out after {self.config.timeout_s:g}s ({self.config.max_retries} retries)",
+                f"HTTP {err.status_code} after retries: {message}",
+                kind=f"http_{err.status_code}",
             )
-        except openai.APIConnectionError as err:
-            return self._error(item, started, f"connection error after retries: {err}")
+        except openai.APIConnectionError as err:  # APITimeoutError is a subclass
+            return self._transport_error(item, started, err)
         except (
             MalformedResponseError,
             json.JSONDecodeError,
             openai.APIResponseValidationError,
         ) as e:
-            return self._error(item, started, f"malformed response: {e}")
+            return self._error(item, started, f"malformed response: {e}", kind="malformed")
         except asyncio.CancelledError:
             raise
         except Exception as err:  # one row's bad luck must not end the run
-            return self._error(item, started, f"{type(err).__name__}: {err}")
+            return self._error(item, started, f"{type(err).__name__}: {err}", kind="other")
 
     async def _attempts(
         self, client: openai.AsyncOpenAI, item: PreparedRequest, started: float
@@ -275,7 +377,9 @@ class OpenAIBackend:
                 )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _error(self, item: PreparedRequest, started: float, message: str) -> ChatResult:
+    def _error(
+        self, item: PreparedRequest, started: float, message: str, *, kind: str
+    ) -> ChatResult:
         return ChatResult(
             key=item.request.key,
             text=None,
@@ -283,4 +387,5 @@ class OpenAIBackend:
             model=self.model,
             latency_s=time.perf_counter() - started,
             error=redact(message, self._api_key),
+            extra={"error_kind": kind},
         )

@@ -7,6 +7,11 @@ as it exists*, under a fingerprint of exactly the requests it answers: a rerun (
 restart after a crash) with the same missing requests resumes polling that job instead of
 paying for a new one. ``teacher.batch.max_wait_s`` bounds the wait; past it the run stops
 with :class:`BatchPendingError` and the job keeps running at OpenAI.
+
+Many OpenAI-compatible servers (vLLM, Ollama, llama.cpp) serve chat completions but not
+the Files and Batches endpoints: before the first upload the backend lists both
+(``GET /files``, ``GET /batches``, nothing is paid) and stops with a plain
+:class:`~zeroshot_distill.teachers.engine.TeacherFatalError` when either is missing.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from zeroshot_distill.teachers.base import ChatRequest, ChatResult
 from zeroshot_distill.teachers.cache import BatchJob, ResponseCache, cache_key
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.credentials import redact
-from zeroshot_distill.teachers.engine import PreparedRequest, Sink
+from zeroshot_distill.teachers.engine import PreparedRequest, Sink, TeacherFatalError
 from zeroshot_distill.teachers.openai_backend import (
     MalformedResponseError,
+    connection_failure,
     fatal_error,
+    public_url,
     request_body,
     result_from_completion,
+    unreachable_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,6 +61,7 @@ class OpenAIBatchBackend:
         self._api_key = api_key
         self._cache = cache
         self._client: openai.OpenAI | None = None
+        self._batch_api_checked = False
 
     def cache_material(self, request: ChatRequest) -> Mapping[str, Any] | None:
         """Nothing beyond the request itself."""
@@ -119,8 +128,38 @@ class OpenAIBatchBackend:
             sink(item, self._result(item, line, batch, per_item))
         self._cache.put_batch_job(replace(job, state="collected"))
 
+    def _check_batch_api(self, api: openai.OpenAI) -> None:
+        """Stop plainly, before uploading anything, when the endpoint lacks the Batch API."""
+        if self._batch_api_checked:
+            return
+        url = public_url(self.config.base_url)
+        for path in ("/files", "/batches"):
+            try:
+                api.get(path, cast_to=object, options={"params": {"limit": 1}})
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
+                raise fatal_error(err, self.config, self._api_key) from None
+            except openai.APIStatusError as err:
+                if err.status_code in (429,) or err.status_code >= 500:
+                    raise  # transient: the client retried already; let the run report it
+                detail = redact(str(getattr(err, "message", err)), self._api_key)
+                raise TeacherFatalError(
+                    f"teacher endpoint {url} does not offer the Batch API that "
+                    f"teacher.backend 'openai_batch' needs: GET {path} answered HTTP "
+                    f"{err.status_code} ({detail}). Nothing was uploaded or paid. Use "
+                    "teacher.backend: openai for this server (most local servers - vLLM, "
+                    "Ollama, llama.cpp - have chat completions but no Files/Batches API)."
+                ) from None
+            except openai.APIConnectionError as err:
+                failure = connection_failure(err)
+                if failure is not None:
+                    cause = redact(str(failure), self._api_key)
+                    raise unreachable_error(self.config, cause) from None
+                raise
+        self._batch_api_checked = True
+
     def _submit(self, chunk: Sequence[PreparedRequest], fingerprint: str) -> BatchJob:
         api = self._api()
+        self._check_batch_api(api)
         lines = []
         for item in chunk:
             body = request_body(self.config, item, response_format=True)

@@ -36,8 +36,10 @@ API
     prompt, attempt number for that body, fault applied, HTTP status, timings, whether
     the bearer token matched ``api_key``). Thread-safe; ``reset_log()`` clears it.
   * The Batch API subset the ``openai_batch`` backend uses: ``POST /v1/files``,
-    ``POST /v1/batches``, ``GET /v1/batches/{id}``, ``GET /v1/files/{id}/content``. A batch
-    reports ``in_progress`` for ``batch_polls`` polls, then ``completed``.
+    ``POST /v1/batches``, ``GET /v1/batches/{id}``, ``GET /v1/files/{id}/content``, and the
+    listings ``GET /v1/files`` and ``GET /v1/batches``. A batch reports ``in_progress`` for
+    ``batch_polls`` polls, then ``completed``. ``batch_api=False`` plays a server without
+    that API (like vLLM or Ollama): its routes answer 404, an upload 400 ``bad json``.
   * ``GET /_stub/stats`` -> ``{"n_requests": …, "n_chat": …}`` (for a server in another
     process: ``python -m zeroshot_distill.teachers.stub_server --latency 0.2`` prints its
     base URL and serves until killed; :class:`StubServerProcess` wraps that).
@@ -226,6 +228,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if method == "POST" and path.endswith("/chat/completions"):
                 self._chat(raw, record)
+            elif not stub.batch_api and ("/files" in path or "/batches" in path):
+                record.status = 400 if method == "POST" and path.endswith("/files") else 404
+                message = "bad json" if record.status == 400 else f"no route {method} {path}"
+                self._json(record.status, {"error": {"message": message}})
+            elif method == "GET" and (path.endswith("/files") or path.endswith("/batches")):
+                kind = "files" if path.endswith("/files") else "batches"
+                with stub._lock:
+                    ids = list(stub.files if kind == "files" else stub.batches)
+                self._json(200, {"object": "list", "data": [{"id": i} for i in ids[-1:]]})
             elif method == "POST" and path.endswith("/files"):
                 record.status = stub._upload_file(self, raw)
             elif method == "POST" and path.endswith("/batches"):
@@ -298,6 +309,7 @@ class StubServer:
         model: str = "stub-model",
         api_key: str | None = None,
         batch_polls: int = 1,
+        batch_api: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -307,6 +319,7 @@ class StubServer:
         self.model = model
         self.api_key = api_key
         self.batch_polls = int(batch_polls)
+        self.batch_api = bool(batch_api)
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._stopping = threading.Event()

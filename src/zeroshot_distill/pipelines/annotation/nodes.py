@@ -404,6 +404,22 @@ def annotate_examples(
     return annotations, stats
 
 
+def annotate_and_keep_in_memory(
+    plan: pd.DataFrame,
+    examples: pd.DataFrame,
+    task: Mapping[str, Any],
+    teacher: Mapping[str, Any],
+    params: Mapping[str, Any],
+    prompt: Mapping[str, Any],
+    estimate: Mapping[str, Any] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """:func:`annotate_examples`, plus the same table for ``summarize_annotations`` through
+    memory, so that a run's metrics describe the table this run wrote (a versioned dataset
+    loads the latest version on disk, which a concurrent run may have written)."""
+    annotations, stats = annotate_examples(plan, examples, task, teacher, params, prompt, estimate)
+    return annotations, stats, annotations
+
+
 def summarize_annotations(
     annotations: pd.DataFrame,
     examples: pd.DataFrame,

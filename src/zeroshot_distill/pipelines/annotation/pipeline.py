@@ -7,7 +7,7 @@ estimate_annotation_cost``.
 from kedro.pipeline import Node, Pipeline
 
 from zeroshot_distill.pipelines.annotation.nodes import (
-    annotate_examples,
+    annotate_and_keep_in_memory,
     estimate_annotation_cost,
     plan_annotation,
     select_template,
@@ -56,7 +56,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="estimate_annotation_cost",
             ),
             Node(
-                annotate_examples,
+                annotate_and_keep_in_memory,
                 inputs=[
                     "annotation_plan",
                     "examples",
@@ -66,12 +66,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "annotation_prompt",
                     "annotation_cost_estimate",
                 ],
-                outputs=["annotations", "annotation_run_stats"],
+                # The summary reads this run's table from memory: loading `annotations`
+                # back would read the latest version on disk, maybe a concurrent run's.
+                outputs=["annotations", "annotation_run_stats", "annotations_of_this_run"],
                 name="annotate_examples",
             ),
             Node(
                 summarize_annotations,
-                inputs=["annotations", "examples", "annotation_run_stats"],
+                inputs=["annotations_of_this_run", "examples", "annotation_run_stats"],
                 outputs="annotation_metrics",
                 name="summarize_annotations",
             ),
