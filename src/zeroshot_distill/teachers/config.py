@@ -16,6 +16,8 @@ BACKENDS = ("openai", "openai_batch", "transformers", "simulated")
 Backend = Literal["openai", "openai_batch", "transformers", "simulated"]
 CacheMode = Literal["read_write", "read_only", "off"]
 DEFAULT_CACHE_PATH = "data/03_primary/teacher_cache.sqlite"
+# A price-table key that applies to every model without its own entry.
+ANY_MODEL = "*"
 
 
 class TeacherConfigError(ValueError):
@@ -150,6 +152,8 @@ class TeacherConfig(_Strict):
         """The model's price; local backends cost nothing unless the table says otherwise."""
         if self.model in self.prices:
             return self.prices[self.model]
+        if ANY_MODEL in self.prices:  # e.g. a local server's preset: every model is free
+            return self.prices[ANY_MODEL]
         if self.paid:
             known = ", ".join(sorted(self.prices)) or "(empty)"
             raise TeacherConfigError(
