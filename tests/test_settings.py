@@ -148,3 +148,25 @@ def test_tracked_config_stays_tracked(tmp_path: Path) -> None:
     for path in ("conf/openai/catalog.yml", "conf/local/README.md", "conf/base/mlflow.yml"):
         result = subprocess.run([git, "-C", str(tmp_path), "check-ignore", "-q", path])
         assert result.returncode == 1, f"{path} should not be ignored"
+
+
+def test_local_server_preset_needs_no_key_has_no_rate_limit_and_costs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    project = copy_project(tmp_path / "project")
+    params = ProjectConfigLoader(
+        str(project / "conf"),
+        env="local_server",
+        runtime_params={"teacher": {"model": "qwen2.5:7b"}},
+        **CONFIG_LOADER_ARGS,
+    )["parameters"]
+    config = TeacherConfig.from_params(params["teacher"])
+    assert config.backend == "openai" and config.base_url
+    assert config.requests_per_minute is None and config.tokens_per_minute is None
+    assert resolve_api_key(config) == "not-needed"
+    price = config.price()  # any model name the user serves
+    assert (price.input_per_1m, price.output_per_1m) == (0, 0)
+    # the catch-all never hides a missing entry of a paid model elsewhere
+    with pytest.raises(TeacherConfigError, match="price table"):
+        TeacherConfig.from_params({**params["teacher"], "prices": {}}).price()
