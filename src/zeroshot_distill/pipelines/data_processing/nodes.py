@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from zeroshot_distill.tasks import TaskSpec, canonical_number
+from zeroshot_distill.tasks import TaskSpec
 from zeroshot_distill.tasks.values import is_missing
 
 logger = logging.getLogger(__name__)
@@ -70,17 +70,21 @@ def standardize_columns(
 
     df["split"] = [_normalise_split(v) for v in df["split"]] if "split" in df.columns else None
 
+    if spec.kind == "multiple_choice":
+        df[spec.choices_field] = [_as_list(v) for v in df[spec.choices_field]]
     label_mapping = {str(k): str(v) for k, v in (params.get("label_mapping") or {}).items()}
     if "gold_label" not in df.columns:
         df["gold_label"] = None
-    df["gold_label"] = [_normalise_label(v, spec, label_mapping) for v in df["gold_label"]]
+    choices = df[spec.choices_field] if spec.kind == "multiple_choice" else [None] * len(df)
+    df["gold_label"] = [
+        _normalise_label(v, spec, label_mapping, c)
+        for v, c in zip(df["gold_label"], choices, strict=True)
+    ]
     if "reference_rationale" not in df.columns:
         df["reference_rationale"] = None
     df["reference_rationale"] = [
         None if is_missing(v) else str(v).strip() or None for v in df["reference_rationale"]
     ]
-    if spec.kind == "multiple_choice":
-        df[spec.choices_field] = [_as_list(v) for v in df[spec.choices_field]]
 
     columns = ["id", "split", *spec.input_fields, "gold_label", "reference_rationale"]
     return df[columns].reset_index(drop=True)
@@ -132,15 +136,18 @@ def validate_examples(
                 flag(position, spec.choices_field, "empty choice text")
         label = record["gold_label"]
         if label is not None and not spec.is_valid_label(label):
-            allowed = spec.label_set or "a number"
-            flag(position, "gold_label", f"label {label!r} is not in the label set {allowed}")
+            choices = record.get(spec.choices_field) if spec.kind == "multiple_choice" else None
+            flag(position, "gold_label", spec.label_problem(label, choices))
 
     duplicated = examples["id"].notna() & examples["id"].duplicated(keep="first")
     for position in np.flatnonzero(duplicated.to_numpy()):
         flag(int(position), "id", f"duplicate id {examples['id'].iat[position]!r}")
 
     if problems and on_invalid == "error":
-        raise ExampleValidationError(_describe_problems(examples, problems))
+        message = _describe_problems(examples, problems)
+        if _every_label_invalid(examples, problems):
+            message = _NO_LABEL_MATCHES + message
+        raise ExampleValidationError(message)
     bad = sorted(problems)
     rejected = examples.iloc[bad].copy()
     rejected["row_number"] = [p + 1 for p in bad]
@@ -244,20 +251,16 @@ def _normalise_split(value: Any) -> str | None:
     return split
 
 
-def _normalise_label(value: Any, spec: TaskSpec, label_mapping: Mapping[str, str]) -> str | None:
+def _normalise_label(
+    value: Any, spec: TaskSpec, label_mapping: Mapping[str, str], choices: Any = None
+) -> str | None:
+    """``label_mapping`` first (exact source value), then the task's own reading of it."""
     if is_missing(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
-    if not text:
-        return None
-    text = label_mapping.get(text, text)
-    if spec.kind == "multiple_choice":
-        return text.lower()
-    if spec.kind == "numeric":
-        return canonical_number(text) or text
-    return text
+    mapped = label_mapping.get(str(value).strip())
+    return spec.label_from_source(value if mapped is None else mapped, choices)
 
 
 def _as_list(value: Any) -> list[str] | None:
@@ -274,6 +277,20 @@ def _as_list(value: Any) -> list[str] | None:
         else:
             value = [part.strip() for part in text.split("|")]
     return [str(v) for v in list(value)]
+
+
+_NO_LABEL_MATCHES = (
+    "No gold label of the source matches the task's labels, so on_invalid: drop would drop "
+    "every labeled row. Map the source's values with data_processing.label_mapping "
+    "({source value: label}), check data_processing.column_mapping (which column is the "
+    "label), or pick the task that fits the data (--params task_name=...). "
+)
+
+
+def _every_label_invalid(examples: pd.DataFrame, problems: Mapping[int, tuple[str, str]]) -> bool:
+    labeled = int(examples["gold_label"].notna().sum())
+    bad = sum(1 for field, _ in problems.values() if field == "gold_label")
+    return labeled > 1 and bad == labeled
 
 
 def _describe_problems(examples: pd.DataFrame, problems: Mapping[int, tuple[str, str]]) -> str:
