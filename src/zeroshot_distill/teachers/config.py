@@ -95,6 +95,9 @@ class TeacherConfig(_Strict):
     # Sampling defaults (a ChatRequest's own values win). All are part of the cache key.
     temperature: float = Field(default=0.0, ge=0)
     max_tokens: int | None = Field(default=256, ge=1)
+    # Prompt-size guard (data_processing, annotation dry run): no row whose prompt is
+    # estimated above this is sent. None: no limit.
+    max_prompt_tokens: int | None = Field(default=8000, ge=1)
     top_p: float | None = Field(default=None, gt=0, le=1)
     seed: int | None = None
     extra_body: dict[str, Any] = Field(default_factory=dict)

@@ -307,3 +307,44 @@ def test_classification_labels_ignore_case_whitespace_and_use_verbalizers() -> N
         "contradiction",
         "neutral",
     ]
+
+
+def _with_a_huge_row() -> pd.DataFrame:
+    raw = nli_rows(8)
+    raw.loc[5, "premise"] = "word " * 200_000  # 1 MB: ~250,000 prompt tokens
+    return raw
+
+
+def test_a_1mb_row_is_stopped_before_any_teacher_call() -> None:
+    with pytest.raises(ExampleValidationError) as err:
+        validate_examples(prepared(_with_a_huge_row()), NLI, PARAMS, {"max_prompt_tokens": 8000})
+    message = str(err.value)
+    assert "row 6 (id='r5'): ~250," in message
+    assert "teacher.max_prompt_tokens=8,000" in message and "on_oversize" in message
+    # the default limit applies when the teacher block does not set one
+    with pytest.raises(ExampleValidationError, match="max_prompt_tokens=8,000"):
+        validate_examples(prepared(_with_a_huge_row()), NLI, PARAMS, {})
+
+
+def test_oversize_rows_dropped_with_the_reason_or_truncated_to_fit() -> None:
+    teacher = {"max_prompt_tokens": 8000}
+    valid, rejected = validate_examples(
+        prepared(_with_a_huge_row()), NLI, {**PARAMS, "on_oversize": "drop"}, teacher
+    )
+    assert list(rejected["id"]) == ["r5"] and len(valid) == 7
+    assert rejected.loc[0, "field"] == "premise"
+    assert "exceeds teacher.max_prompt_tokens=8,000" in rejected.loc[0, "reason"]
+
+    valid, rejected = validate_examples(
+        prepared(_with_a_huge_row()), NLI, {**PARAMS, "on_oversize": "truncate"}, teacher
+    )
+    assert rejected.empty and len(valid) == 8
+    premise = valid.loc[valid["id"] == "r5", "premise"].iat[0]
+    assert premise.endswith("[...truncated]") and 20_000 < len(premise) < 32_000
+    assert valid.loc[valid["id"] == "r4", "premise"].iat[0] == "A person number 4 walks."
+
+    # no limit: the row passes (the user's choice)
+    valid, _ = validate_examples(
+        prepared(_with_a_huge_row()), NLI, PARAMS, {"max_prompt_tokens": None}
+    )
+    assert len(valid) == 8

@@ -12,6 +12,12 @@ import pandas as pd
 
 from zeroshot_distill.tasks import TaskSpec
 from zeroshot_distill.tasks.values import is_missing
+from zeroshot_distill.teachers.prompt_guard import (
+    ON_OVERSIZE,
+    max_prompt_tokens,
+    row_prompt_tokens,
+    truncate_to_fit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +97,10 @@ def standardize_columns(
 
 
 def validate_examples(
-    examples: pd.DataFrame, task: Mapping[str, Any], params: Mapping[str, Any]
+    examples: pd.DataFrame,
+    task: Mapping[str, Any],
+    params: Mapping[str, Any],
+    teacher: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check every row against the task; raise naming the first bad rows, or set them aside.
 
@@ -99,12 +108,21 @@ def validate_examples(
     duplicate ids, a wrong number of choices. With ``on_invalid: error`` (default) the first
     offending rows are named (row number, id, field, reason); with ``on_invalid: drop`` they
     are returned as ``rejected_examples`` with a ``reason`` column. No row vanishes silently.
+
+    Then the prompt-size guard (before any teacher call): a row whose prompt would exceed
+    ``teacher.max_prompt_tokens`` is, by ``on_oversize``, an error naming it (default),
+    dropped to ``rejected_examples`` or truncated to fit.
     """
     spec = TaskSpec.from_params(task)
     on_invalid = params.get("on_invalid", "error")
     if on_invalid not in {"error", "drop"}:
         raise ValueError(
             f"data_processing.on_invalid must be 'error' or 'drop', got {on_invalid!r}"
+        )
+    on_oversize = params.get("on_oversize", "error")
+    if on_oversize not in ON_OVERSIZE:
+        raise ValueError(
+            f"data_processing.on_oversize must be one of {list(ON_OVERSIZE)}, got {on_oversize!r}"
         )
 
     problems: dict[int, tuple[str, str]] = {}
@@ -148,6 +166,29 @@ def validate_examples(
         if _every_label_invalid(examples, problems):
             message = _NO_LABEL_MATCHES + message
         raise ExampleValidationError(message)
+    examples = examples.copy()
+    limit = max_prompt_tokens(teacher)
+    oversize = {} if limit is None else _oversize_rows(examples, spec, limit, skip=problems)
+    if oversize and on_oversize == "error":
+        raise ExampleValidationError(_describe_oversize(examples, oversize, limit))
+    if oversize and on_oversize == "truncate":
+        for position in oversize:
+            fitted = truncate_to_fit(spec, examples.iloc[position].to_dict(), int(limit or 0))
+            for field in spec.text_fields:
+                examples.iat[position, examples.columns.get_loc(field)] = fitted[field]
+        logger.warning(
+            "data_processing: %d row(s) truncated to fit teacher.max_prompt_tokens=%s "
+            "(on_oversize=truncate): %s",
+            len(oversize),
+            limit,
+            ", ".join(repr(examples["id"].iat[p]) for p in list(oversize)[:_MAX_ROWS_IN_ERROR]),
+        )
+    if oversize and on_oversize == "drop":
+        for position, tokens in oversize.items():
+            flag(
+                position, _longest_field(examples, spec, position), _oversize_reason(tokens, limit)
+            )
+
     bad = sorted(problems)
     rejected = examples.iloc[bad].copy()
     rejected["row_number"] = [p + 1 for p in bad]
@@ -277,6 +318,44 @@ def _as_list(value: Any) -> list[str] | None:
         else:
             value = [part.strip() for part in text.split("|")]
     return [str(v) for v in list(value)]
+
+
+def _oversize_rows(
+    examples: pd.DataFrame, spec: TaskSpec, limit: int, skip: Mapping[int, Any]
+) -> dict[int, int]:
+    """Positions of rows (not already rejected) whose prompt estimate exceeds ``limit``."""
+    found = {}
+    for position, record in enumerate(examples.to_dict("records")):
+        if position not in skip:
+            tokens = row_prompt_tokens(spec, record)
+            if tokens > limit:
+                found[position] = tokens
+    return found
+
+
+def _longest_field(examples: pd.DataFrame, spec: TaskSpec, position: int) -> str:
+    return max(spec.text_fields, key=lambda f: len(str(examples[f].iat[position])))
+
+
+def _oversize_reason(tokens: int, limit: int | None) -> str:
+    return f"prompt of ~{tokens:,} tokens exceeds teacher.max_prompt_tokens={limit:,}"
+
+
+def _describe_oversize(
+    examples: pd.DataFrame, oversize: Mapping[int, int], limit: int | None
+) -> str:
+    positions = sorted(oversize, key=lambda p: -oversize[p])
+    shown = [
+        f"row {p + 1} (id={examples['id'].iat[p]!r}): ~{oversize[p]:,} tokens"
+        for p in positions[:_MAX_ROWS_IN_ERROR]
+    ]
+    more = f"; and {len(positions) - len(shown)} more" if len(positions) > len(shown) else ""
+    return (
+        f"{len(positions)} row(s) would send a prompt above teacher.max_prompt_tokens="
+        f"{limit:,} (nothing was sent): " + "; ".join(shown) + more + ". Fix the source, "
+        "set data_processing.on_oversize: drop (to rejected_examples) or truncate, or raise "
+        "teacher.max_prompt_tokens (up to your model's context window)."
+    )
 
 
 _NO_LABEL_MATCHES = (
