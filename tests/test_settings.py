@@ -170,3 +170,25 @@ def test_local_server_preset_needs_no_key_has_no_rate_limit_and_costs_nothing(
     # the catch-all never hides a missing entry of a paid model elsewhere
     with pytest.raises(TeacherConfigError, match="price table"):
         TeacherConfig.from_params({**params["teacher"], "prices": {}}).price()
+
+
+def test_task_and_own_task_spec_from_conf_local(project: Path) -> None:
+    """A task spec defined in conf/local is seen by the base `task` interpolation."""
+    local = project / "conf" / "local"
+    (local / "tasks").mkdir()
+    (local / "tasks" / "tickets.yml").write_text(
+        "_task_tickets:\n  name: tickets\n  kind: classification\n"
+        "  description: Route a support ticket.\n  input_fields: [text]\n"
+        "  labels: [billing, bug, other]\n"
+    )
+    (local / "parameters.yml").write_text("task_name: tickets\n")
+    for env in (None, "openai", "local_server"):
+        params = _loader(project, env)["parameters"]
+        assert params["task"]["labels"] == ["billing", "bug", "other"], env
+    runtime = ProjectConfigLoader(
+        str(project / "conf"),
+        env="openai",
+        runtime_params={"task_name": "commonsense_qa"},
+        **CONFIG_LOADER_ARGS,
+    )["parameters"]
+    assert runtime["task"]["kind"] == "multiple_choice"

@@ -54,6 +54,8 @@ class ProjectConfigLoader(OmegaConfigLoader):
 
     def __getitem__(self, key: str) -> dict[str, Any]:
         """``base`` + run env (Kedro), then ``conf/local`` merged on top."""
+        if key == "parameters" and key not in self.data:
+            return self._parameters()
         missing: MissingConfigException | None = None
         try:
             config = super().__getitem__(key)
@@ -68,14 +70,46 @@ class ProjectConfigLoader(OmegaConfigLoader):
         local_path = self._get_conf_env_path(LOCAL_ENV)
         return self._merge_configs(config, local, key, local_path)  # type: ignore[no-any-return]
 
+    def _parameters(self) -> dict[str, Any]:
+        """All layers merged first, then resolved once (a soft merge, like Kedro's).
+
+        Kedro resolves each env on its own, so ``task: ${task_spec:${task_name}}`` in base
+        could not see a ``task_name`` or a task spec that conf/local adds. One resolution
+        over the merged layers lets any layer (or ``--params``) pick or define the task.
+        """
+        self._register_runtime_params_resolver()
+        run_env = self.env or self.default_run_env
+        envs = [self.base_env] if run_env == self.base_env else [self.base_env, run_env]
+        if self._applies_local(run_env) and Path(self._get_conf_env_path(LOCAL_ENV)).is_dir():
+            envs.append(LOCAL_ENV)
+        patterns = [*self.config_patterns["parameters"]]
+        processed: set[Path] = set()
+        layers = []
+        for env in envs:
+            files = self._read_dir_configs(
+                self._get_conf_env_path(env), patterns, "parameters", processed
+            )
+            layers.extend(files.values())
+        if not processed:
+            raise MissingConfigException(
+                f"No parameter files in {', '.join(envs)} matching {patterns}"
+            )
+        merged = OmegaConf.unsafe_merge(*layers, self.runtime_params)
+        return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
+
+    def _applies_local(self, run_env: str) -> bool:
+        return (
+            run_env not in (LOCAL_ENV, self.base_env, *ENVS_WITHOUT_LOCAL)
+            and self._protocol == "file"
+        )
+
     def _local_layer(self, key: str) -> dict[str, Any] | None:
         """The config of ``key`` in conf/local when the run env is another one, else None."""
         run_env = self.env or self.default_run_env
         if (
             key in self.data  # set explicitly on the loader, not read from files
             or key not in self.config_patterns
-            or run_env in (LOCAL_ENV, self.base_env, *ENVS_WITHOUT_LOCAL)
-            or self._protocol != "file"
+            or not self._applies_local(run_env)
         ):
             return None
         local_path = self._get_conf_env_path(LOCAL_ENV)
