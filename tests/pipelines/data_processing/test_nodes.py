@@ -348,3 +348,9 @@ def test_oversize_rows_dropped_with_the_reason_or_truncated_to_fit() -> None:
         prepared(_with_a_huge_row()), NLI, PARAMS, {"max_prompt_tokens": None}
     )
     assert len(valid) == 8
+
+
+def test_no_teacher_no_prompt_guard() -> None:
+    """predict validates rows only the student reads: no teacher prompt, no size limit."""
+    valid, rejected = validate_examples(prepared(_with_a_huge_row()), NLI, PARAMS)
+    assert len(valid) == 8 and rejected.empty

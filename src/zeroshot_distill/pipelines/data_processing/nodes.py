@@ -109,9 +109,9 @@ def validate_examples(
     offending rows are named (row number, id, field, reason); with ``on_invalid: drop`` they
     are returned as ``rejected_examples`` with a ``reason`` column. No row vanishes silently.
 
-    Then the prompt-size guard (before any teacher call): a row whose prompt would exceed
-    ``teacher.max_prompt_tokens`` is, by ``on_oversize``, an error naming it (default),
-    dropped to ``rejected_examples`` or truncated to fit.
+    Then, given the ``teacher`` parameters, the prompt-size guard (before any teacher call):
+    a row whose prompt would exceed ``teacher.max_prompt_tokens`` is, by ``on_oversize``, an
+    error naming it (default), dropped to ``rejected_examples`` or truncated to fit.
     """
     spec = TaskSpec.from_params(task)
     on_invalid = params.get("on_invalid", "error")
@@ -167,7 +167,8 @@ def validate_examples(
             message = _NO_LABEL_MATCHES + message
         raise ExampleValidationError(message)
     examples = examples.copy()
-    limit = max_prompt_tokens(teacher)
+    # No teacher block (predict: only the student reads the rows): no prompt to guard.
+    limit = None if teacher is None else max_prompt_tokens(teacher)
     oversize = {} if limit is None else _oversize_rows(examples, spec, limit, skip=problems)
     if oversize and on_oversize == "error":
         raise ExampleValidationError(_describe_oversize(examples, oversize, limit))
