@@ -162,3 +162,8 @@ def test_the_catalog_passes_the_message_through(tmp_path: Path) -> None:
     )
     with pytest.raises(DatasetError, match=r"raw_examples: .*rows\.jsonl, line 2, column 10"):
         catalog.load("raw_examples")
+
+
+def test_preview_for_kedro_viz(tmp_path: Path) -> None:
+    preview = TaskFileDataset(str(_jsonl(tmp_path / "a.jsonl"))).preview(nrows=3)
+    assert preview["columns"] == list(ROWS[0]) and len(preview["data"]) == 3

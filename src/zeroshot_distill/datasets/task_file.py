@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
+from kedro_datasets._typing import TablePreview
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet")
 _SUFFIXES = {
@@ -80,9 +81,9 @@ class TaskFileDataset(AbstractDataset[None, pd.DataFrame]):
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "file_format": self._format}
 
-    def preview(self, nrows: int = 5) -> dict[str, Any]:
-        """The first rows, for kedro-viz."""
-        return self.load().head(nrows).to_dict(orient="split")
+    def preview(self, nrows: int = 5) -> TablePreview:
+        """The first rows, for kedro-viz (its table preview reads this return type)."""
+        return TablePreview(self.load().head(nrows).to_dict(orient="split"))
 
 
 def read_task_file(path: Path, file_format: str, load_args: dict[str, Any]) -> pd.DataFrame:
