@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from kedro.config import OmegaConfigLoader
+from kedro.config import MissingConfigException, OmegaConfigLoader
 from omegaconf import OmegaConf
 
 from zeroshot_distill.hooks import MlflowArtifactHook, TeacherProvenanceHook, TeacherSpendHook
@@ -22,12 +22,27 @@ def _task_spec(name: str, *, _root_: Any) -> Any:
     return _root_[key]
 
 
-class ProjectConfigLoader(OmegaConfigLoader):
-    """OmegaConfigLoader with a ``${project_root:}`` resolver (the folder that holds conf/).
+# The one place for this machine's settings: keys (credentials.yml), catalog overrides
+# (your own data) and parameters (your endpoint). Git-ignored; read by every environment.
+LOCAL_ENV = "local"
+# The test suite's environment must not depend on the machine it runs on.
+ENVS_WITHOUT_LOCAL = ("test",)
 
-    MLflow keeps a ``sqlite:///mlflow.db`` URI relative to the working directory, not the
-    project: a session opened from ``notebooks/`` would start a second, empty store. The
-    tracking URI in mlflow.yml is anchored with this resolver instead.
+
+class ProjectConfigLoader(OmegaConfigLoader):
+    """OmegaConfigLoader that layers ``conf/local`` over every run environment.
+
+    Kedro alone reads ``base`` + the run env: under ``--env openai`` the key in
+    ``conf/local/credentials.yml`` and the catalog override in ``conf/local/catalog.yml``
+    would be ignored. Here every env (but ``test``, see ``ENVS_WITHOUT_LOCAL``) reads
+    ``base`` -> ``<env>`` -> ``local``: the later wins, with the merge strategy of the config
+    key (parameters: soft, one nested key at a time); ``--params`` still win over all.
+    Kedro has no multi-env inheritance (kedro-org/kedro discussion #3871), hence the subclass.
+
+    It also registers a ``${project_root:}`` resolver (the folder that holds conf/): MLflow
+    keeps a ``sqlite:///mlflow.db`` URI relative to the working directory, not the project,
+    so a session opened from ``notebooks/`` would start a second, empty store. The tracking
+    URI in mlflow.yml is anchored with this resolver instead.
     """
 
     def __init__(self, conf_source: str, *args: Any, **kwargs: Any) -> None:
@@ -36,6 +51,78 @@ class ProjectConfigLoader(OmegaConfigLoader):
         # the same process (notebooks, tests) must not inherit the first one's root.
         OmegaConf.register_new_resolver("project_root", lambda: root, replace=True)
         super().__init__(conf_source, *args, **kwargs)
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        """``base`` + run env (Kedro), then ``conf/local`` merged on top."""
+        if key == "parameters" and key not in self.data:
+            return self._parameters()
+        missing: MissingConfigException | None = None
+        try:
+            config = super().__getitem__(key)
+        except MissingConfigException as err:
+            # e.g. credentials: none in base or the env is fine when conf/local has them.
+            config, missing = {}, err
+        local = self._local_layer(key)
+        if local is None:
+            if missing is not None:
+                raise missing
+            return config
+        local_path = self._get_conf_env_path(LOCAL_ENV)
+        return self._merge_configs(config, local, key, local_path)  # type: ignore[no-any-return]
+
+    def _parameters(self) -> dict[str, Any]:
+        """All layers merged first, then resolved once (a soft merge, like Kedro's).
+
+        Kedro resolves each env on its own, so ``task: ${task_spec:${task_name}}`` in base
+        could not see a ``task_name`` or a task spec that conf/local adds. One resolution
+        over the merged layers lets any layer (or ``--params``) pick or define the task.
+        """
+        self._register_runtime_params_resolver()
+        run_env = self.env or self.default_run_env
+        envs = [self.base_env] if run_env == self.base_env else [self.base_env, run_env]
+        if self._applies_local(run_env) and Path(self._get_conf_env_path(LOCAL_ENV)).is_dir():
+            envs.append(LOCAL_ENV)
+        patterns = [*self.config_patterns["parameters"]]
+        processed: set[Path] = set()
+        layers = []
+        for env in envs:
+            files = self._read_dir_configs(
+                self._get_conf_env_path(env), patterns, "parameters", processed
+            )
+            layers.extend(files.values())
+        if not processed:
+            raise MissingConfigException(
+                f"No parameter files in {', '.join(envs)} matching {patterns}"
+            )
+        merged = OmegaConf.unsafe_merge(*layers, self.runtime_params)
+        return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
+
+    def _applies_local(self, run_env: str) -> bool:
+        return (
+            run_env not in (LOCAL_ENV, self.base_env, *ENVS_WITHOUT_LOCAL)
+            and self._protocol == "file"
+        )
+
+    def _local_layer(self, key: str) -> dict[str, Any] | None:
+        """The config of ``key`` in conf/local when the run env is another one, else None."""
+        run_env = self.env or self.default_run_env
+        if (
+            key in self.data  # set explicitly on the loader, not read from files
+            or key not in self.config_patterns
+            or not self._applies_local(run_env)
+        ):
+            return None
+        local_path = self._get_conf_env_path(LOCAL_ENV)
+        if not Path(local_path).is_dir():
+            return None
+        configs = self._read_dir_configs(
+            local_path,
+            [*self.config_patterns[key]],
+            key,
+            set(),
+            read_environment_variables=key == "credentials",
+        )
+        return self._merge_and_resolve(key, configs) if configs else None
 
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader

@@ -65,3 +65,28 @@ def test_numbers_are_canonical() -> None:
     assert canonical_number("-3") == "-3"
     assert canonical_number("12.0") == "12"
     assert canonical_number("none") is None
+
+
+def test_label_from_source_reads_multiple_choice_and_class_labels() -> None:
+    cqa = TaskSpec.from_params(
+        {
+            "name": "cqa",
+            "kind": "multiple_choice",
+            "description": "QA",
+            "input_fields": ["question", "choices"],
+            "n_choices": 3,
+        }
+    )
+    choices = ["wooded area", "b", "lake"]
+    assert cqa.label_from_source("Wooded Area", choices) == "a"
+    assert cqa.label_from_source("(C)", choices) == "c"
+    assert cqa.label_from_source(2, choices) == "c"
+    assert cqa.label_from_source("b", choices) == "b"  # letter b and option text (b) agree
+    assert cqa.label_from_source("a", ["x", "a", "y"]) == "a"  # a letter is a letter
+    assert cqa.label_from_source("1", ["x", "y", "z"]) == "b"  # 0-based index
+    assert cqa.label_from_source("1", ["2", "1", "0"]) == "b"  # index and text agree
+    assert cqa.label_from_source("1", ["1", "2", "3"]) == "1"  # index (b) or text (a)?
+    assert "ambiguous" in cqa.label_problem("1", ["1", "2", "3"])
+    assert cqa.label_from_source(7, choices) == "7"
+    assert cqa.label_from_source(None, choices) is None
+    assert "choices ['wooded area', 'b', 'lake']" in cqa.label_problem("moon", choices)

@@ -7,6 +7,7 @@ typo fails at start-up with the offending field named, not after the teacher was
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import string
 from collections.abc import Mapping
@@ -133,6 +134,76 @@ class TaskSpec(BaseModel):
             return canonical_number(str(value)) is not None
         return str(value) in (self.label_set or [])
 
+    def label_from_source(self, value: Any, choices: Any = None) -> str | None:
+        """A gold label as a data source writes it, mapped to this task's label.
+
+        - multiple choice: a letter (``c``, ``C``, ``(c)``, ``c)``), a 0-based index (``2``)
+          or the text of one of the row's ``choices`` (CommonsenseQA's native form,
+          ``"wooded area"``), case- and whitespace-insensitive;
+        - classification: a label or one of its declared verbalizers, case- and
+          whitespace-insensitive (``" Entailment "``, ``"entails"``);
+        - numeric: the number in canonical form.
+
+        ``None`` for a missing value; the stripped text as it is when it names no label or
+        more than one (validation then reports the row with :meth:`label_problem`).
+        """
+        if value is None or isinstance(value, bool):
+            return None if value is None else str(value)
+        if isinstance(value, float):
+            if math.isnan(value):
+                return None
+            if value.is_integer():
+                value = int(value)
+        text = " ".join(str(value).split())
+        if not text:
+            return None
+        if self.kind == "numeric":
+            return canonical_number(text) or text
+        if self.kind == "classification":
+            return self._synonyms().get(_WORD_CHARS.sub(" ", text.lower()).strip(), text)
+        return self._choice_from_source(value, text, choices)
+
+    def _choice_from_source(self, value: Any, text: str, choices: Any) -> str:
+        letters = CHOICE_LETTERS[: self.n_choices]
+        options = [" ".join(str(c).split()).lower() for c in _listed(choices)]
+        candidates: set[str] = set()
+        if isinstance(value, numbers.Integral):  # an integer column: positions, not option text
+            value = int(value)
+            return letters[value] if 0 <= value < len(letters) else text
+        lowered = text.lower()
+        letter = re.fullmatch(rf"\(?([{letters}])\)?[.)]?", lowered)
+        if letter:  # letters are the stored form; an option reading "b" is no rival
+            return letter.group(1)
+        if lowered.isdigit() and int(lowered) < len(letters):
+            candidates.add(letters[int(lowered)])
+        candidates.update(letters[i] for i, o in enumerate(options[: len(letters)]) if o == lowered)
+        # "3" with an option reading "3": index 3 or that option? Better unmatched than wrong.
+        return candidates.pop() if len(candidates) == 1 else text
+
+    def label_problem(self, value: Any, choices: Any = None) -> str:
+        """Why ``value`` (what :meth:`label_from_source` kept) is no label, and the fix."""
+        if self.kind == "multiple_choice":
+            letters = CHOICE_LETTERS[: self.n_choices]
+            listed = [str(c) for c in _listed(choices)]
+            text = str(value).strip().lower()
+            if text.isdigit() and text in (c.strip().lower() for c in listed):
+                return (
+                    f"answer {value!r} is ambiguous: the 0-based index {text} or the option "
+                    f"that reads {value!r} in {listed}; map it with data_processing."
+                    "label_mapping or give letters"
+                )
+            return (
+                f"answer {value!r} is neither a letter {letters[0]}-{letters[-1]}, a 0-based "
+                f"index 0-{len(letters) - 1} nor exactly one of this row's choices {listed}"
+            )
+        if self.kind == "classification":
+            return (
+                f"label {value!r} is not in the label set {self.labels} nor a declared "
+                "verbalizer of one (add it to the task's `verbalizers` or map it with "
+                "data_processing.label_mapping)"
+            )
+        return f"label {value!r} is not a number"
+
     def normalize_label(self, text: str | None, row: Mapping[str, Any] | None = None) -> str | None:
         """Map a short answer (a teacher's answer span or a student output) to a label.
 
@@ -197,6 +268,16 @@ class TaskSpec(BaseModel):
         if len(bracketed) == 0 and bare:
             return bare.group(1)
         return None
+
+
+def _listed(choices: Any) -> list[Any]:
+    """A choices cell as a list (``None`` or a scalar: no choices)."""
+    if choices is None or isinstance(choices, (str, bytes)):
+        return []
+    try:
+        return list(choices)
+    except TypeError:
+        return []
 
 
 def format_choices(choices: Any) -> str:

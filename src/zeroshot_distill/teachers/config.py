@@ -16,6 +16,8 @@ BACKENDS = ("openai", "openai_batch", "transformers", "simulated")
 Backend = Literal["openai", "openai_batch", "transformers", "simulated"]
 CacheMode = Literal["read_write", "read_only", "off"]
 DEFAULT_CACHE_PATH = "data/03_primary/teacher_cache.sqlite"
+# A price-table key that applies to every model without its own entry.
+ANY_MODEL = "*"
 
 
 class TeacherConfigError(ValueError):
@@ -104,6 +106,9 @@ class TeacherConfig(_Strict):
     # Sampling defaults (a ChatRequest's own values win). All are part of the cache key.
     temperature: float = Field(default=0.0, ge=0)
     max_tokens: int | None = Field(default=256, ge=1)
+    # Prompt-size guard (data_processing, annotation dry run): no row whose prompt is
+    # estimated above this is sent. None: no limit.
+    max_prompt_tokens: int | None = Field(default=8000, ge=1)
     top_p: float | None = Field(default=None, gt=0, le=1)
     seed: int | None = None
     extra_body: dict[str, Any] = Field(default_factory=dict)
@@ -164,6 +169,8 @@ class TeacherConfig(_Strict):
         """The model's price; local backends cost nothing unless the table says otherwise."""
         if self.model in self.prices:
             return self.prices[self.model]
+        if ANY_MODEL in self.prices:  # e.g. a local server's preset: every model is free
+            return self.prices[ANY_MODEL]
         if self.paid:
             known = ", ".join(sorted(self.prices)) or "(empty)"
             raise TeacherConfigError(

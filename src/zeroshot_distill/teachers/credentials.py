@@ -2,13 +2,13 @@
 
 Two sources, in this order:
 
-1. ``conf/local/credentials.yml`` (or ``conf/<env>/credentials.yml``), under the entry named
-   by ``teacher.credentials``::
+1. ``conf/local/credentials.yml``, under the entry named by ``teacher.credentials``::
 
        openai:                 # teacher.credentials: openai
          api_key: sk-...
 
-   Kedro's config loader reads it; :class:`zeroshot_distill.teachers.hooks.TeacherCredentialsHook`
+   The project's config loader (``settings.ProjectConfigLoader``) reads ``conf/local`` under
+   every ``--env``; :class:`zeroshot_distill.teachers.hooks.TeacherRunHook`
    (``after_context_created``) hands the entry's ``api_key`` to :func:`register_api_key`, an
    in-process store. The key never becomes a parameter, so it never reaches the catalog,
    ``params:`` inputs or MLflow params.
@@ -69,8 +69,8 @@ def resolve_api_key(config: TeacherConfig) -> str | None:
         sources.append(f"set the environment variable {config.api_key_env}")
     entry = config.credentials or "openai"
     sources.append(
-        f"or put `{entry}: {{api_key: ...}}` in conf/local/credentials.yml with "
-        f"`teacher.credentials: {entry}` (read by TeacherCredentialsHook)"
+        f"or put `{entry}: {{api_key: ...}}` in conf/local/credentials.yml (git-ignored, read "
+        f"under every --env) with `teacher.credentials: {entry}`"
     )
     raise TeacherConfigError(
         f"teacher backend {config.backend!r} needs an API key and none was found: "

@@ -4,7 +4,8 @@
     HOOKS = (..., TeacherRunHook())
 
 - ``after_context_created``: reads the credentials entry named by ``teacher.credentials``
-  from Kedro's credentials config (``conf/local/credentials.yml``, or the run env's) and
+  from Kedro's credentials config (``conf/local/credentials.yml``, read under every run env
+  by ``settings.ProjectConfigLoader``) and
   registers its ``api_key`` in the in-process key store
   (:func:`zeroshot_distill.teachers.credentials.register_api_key`), where teachers built
   inside nodes find it. The key never becomes a parameter, so it never reaches the catalog,

@@ -218,3 +218,26 @@ def _catalog_entries() -> set[str]:
     for path in root.glob("catalog*.yml"):
         entries |= set(yaml.safe_load(path.read_text()) or {})
     return entries
+
+
+def test_dry_run_lists_the_largest_prompts_and_stops_oversized_ones(tmp_path: Path) -> None:
+    examples = nli_examples(12)
+    big = examples["id"].iat[3]
+    examples.loc[3, "premise"] = "A long premise. " * 2_000  # ~8,000 tokens
+    params = {"progress": False}
+    prompt = N.select_template(examples, NLI_TASK, params, None, 42)
+    plan = N.plan_annotation(examples, NLI_TASK, params, prompt, 42)
+    teacher = simulated_config(tmp_path, max_prompt_tokens=20_000)
+    estimate = N.estimate_annotation_cost(plan, examples, NLI_TASK, teacher, params)
+    largest = estimate["largest_prompts"]
+    assert largest[0]["id"] == big and largest[0]["prompt_tokens"] > 7_000
+    assert largest[0]["share_of_cost"] > 0.5 > largest[1]["share_of_cost"]
+    assert [p["prompt_tokens"] for p in largest] == sorted(
+        (p["prompt_tokens"] for p in largest), reverse=True
+    )
+
+    with StubServer() as server:
+        http = openai_config(server.base_url, tmp_path, max_prompt_tokens=4_000)
+        with pytest.raises(N.AnnotationError, match=rf"1 annotation prompt.*id='{big}'"):
+            N.estimate_annotation_cost(plan, examples, NLI_TASK, http, params)
+        assert server.chat_requests() == []

@@ -231,3 +231,126 @@ def test_hub_presets_reshape_to_the_raw_schema() -> None:
     )
     row = cqa.reshape(frame, "test").iloc[0]
     assert row["choices"] == list("vwxyz") and row["label"] is None
+
+
+CQA_CHOICES = [
+    ["forest", "wooded area", "city park", "backyard", "zoo"],
+    ["ocean", "lake", "desert", "river", "pond"],
+    ["1", "2", "3", "4", "5"],
+]
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        (["wooded area", "Desert ", "3"], ["b", "c", None]),  # "3": text (c) or index 3 (d)
+        (["B", "(c)", "e)"], ["b", "c", "e"]),
+        ([1, 2, 4], ["b", "c", "e"]),  # integer column: 0-based positions
+        (["WOODED   area", "desert", "d."], ["b", "c", "d"]),
+    ],
+)
+def test_multiple_choice_answers_as_letter_index_or_option_text(
+    answers: list, expected: list
+) -> None:
+    raw = pd.DataFrame(
+        {
+            "id": ["q1", "q2", "q3"],
+            "question": ["Where are trees?", "Where is sand?", "Which number?"],
+            "choices": CQA_CHOICES,
+            "answer": answers,
+        }
+    )
+    out = prepared(raw, CQA, column_mapping={"answer": "gold_label"})
+    labels = [label if label in {"a", "b", "c", "d", "e"} else None for label in out["gold_label"]]
+    assert labels == expected
+
+
+def test_unmatched_answer_names_the_row_and_its_choices() -> None:
+    raw = pd.DataFrame(
+        {
+            "id": ["q1", "q2"],
+            "question": ["Where are trees?", "Where is sand?"],
+            "choices": CQA_CHOICES[:2],
+            "answer": ["wooded area", "the moon"],
+        }
+    )
+    with pytest.raises(ExampleValidationError) as err:
+        validate_examples(prepared(raw, CQA, column_mapping={"answer": "gold_label"}), CQA, PARAMS)
+    message = str(err.value)
+    assert "row 2 (id='q2'): field 'gold_label': answer 'the moon'" in message
+    assert "'desert'" in message and "letter a-e" in message
+    assert "would drop every labeled row" not in message  # one row matched
+
+
+def test_no_label_matching_at_all_advises_label_mapping_not_drop() -> None:
+    raw = nli_rows(6)
+    raw["label"] = ["E", "N", "C", "E", "N", "C"]
+    with pytest.raises(ExampleValidationError) as err:
+        validate_examples(prepared(raw), NLI, PARAMS)
+    message = str(err.value)
+    assert message.startswith("No gold label of the source matches")
+    assert "label_mapping" in message and "would drop every labeled row" in message
+    mapped = prepared(raw, label_mapping={"E": "entailment", "N": "neutral", "C": "contradiction"})
+    valid, rejected = validate_examples(mapped, NLI, PARAMS)
+    assert len(valid) == 6 and rejected.empty
+
+
+def test_classification_labels_ignore_case_whitespace_and_use_verbalizers() -> None:
+    task = {**NLI, "verbalizers": {"entailment": ["entails"], "contradiction": ["contradicts"]}}
+    raw = nli_rows(5)
+    raw["label"] = [" Entailment", "NEUTRAL ", "entails", "Contradicts.", "neutral"]
+    out = prepared(raw, task)
+    assert list(out["gold_label"]) == [
+        "entailment",
+        "neutral",
+        "entailment",
+        "contradiction",
+        "neutral",
+    ]
+
+
+def _with_a_huge_row() -> pd.DataFrame:
+    raw = nli_rows(8)
+    raw.loc[5, "premise"] = "word " * 200_000  # 1 MB: ~250,000 prompt tokens
+    return raw
+
+
+def test_a_1mb_row_is_stopped_before_any_teacher_call() -> None:
+    with pytest.raises(ExampleValidationError) as err:
+        validate_examples(prepared(_with_a_huge_row()), NLI, PARAMS, {"max_prompt_tokens": 8000})
+    message = str(err.value)
+    assert "row 6 (id='r5'): ~250," in message
+    assert "teacher.max_prompt_tokens=8,000" in message and "on_oversize" in message
+    # the default limit applies when the teacher block does not set one
+    with pytest.raises(ExampleValidationError, match="max_prompt_tokens=8,000"):
+        validate_examples(prepared(_with_a_huge_row()), NLI, PARAMS, {})
+
+
+def test_oversize_rows_dropped_with_the_reason_or_truncated_to_fit() -> None:
+    teacher = {"max_prompt_tokens": 8000}
+    valid, rejected = validate_examples(
+        prepared(_with_a_huge_row()), NLI, {**PARAMS, "on_oversize": "drop"}, teacher
+    )
+    assert list(rejected["id"]) == ["r5"] and len(valid) == 7
+    assert rejected.loc[0, "field"] == "premise"
+    assert "exceeds teacher.max_prompt_tokens=8,000" in rejected.loc[0, "reason"]
+
+    valid, rejected = validate_examples(
+        prepared(_with_a_huge_row()), NLI, {**PARAMS, "on_oversize": "truncate"}, teacher
+    )
+    assert rejected.empty and len(valid) == 8
+    premise = valid.loc[valid["id"] == "r5", "premise"].iat[0]
+    assert premise.endswith("[...truncated]") and 20_000 < len(premise) < 32_000
+    assert valid.loc[valid["id"] == "r4", "premise"].iat[0] == "A person number 4 walks."
+
+    # no limit: the row passes (the user's choice)
+    valid, _ = validate_examples(
+        prepared(_with_a_huge_row()), NLI, PARAMS, {"max_prompt_tokens": None}
+    )
+    assert len(valid) == 8
+
+
+def test_no_teacher_no_prompt_guard() -> None:
+    """predict validates rows only the student reads: no teacher prompt, no size limit."""
+    valid, rejected = validate_examples(prepared(_with_a_huge_row()), NLI, PARAMS)
+    assert len(valid) == 8 and rejected.empty

@@ -34,6 +34,11 @@ from zeroshot_distill.tasks.prompts import (
 from zeroshot_distill.tasks.spec import TaskSpec
 from zeroshot_distill.tasks.values import is_missing
 from zeroshot_distill.teachers import ChatRequest, build_teacher
+from zeroshot_distill.teachers.prompt_guard import (
+    largest_prompts,
+    max_prompt_tokens,
+    messages_tokens,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -306,13 +311,31 @@ def estimate_annotation_cost(
     Warns when the expected cost does not fit the remaining budget.
     """
     cfg = AnnotationParams.from_params(params)
+    prompt_tokens = [messages_tokens(m) for m in plan["messages"]]
+    check_prompt_sizes(plan["id"].tolist(), prompt_tokens, max_prompt_tokens(teacher))
     with build_teacher(teacher, task=task) as client:
         estimate = client.estimate(_requests(plan, examples, cfg.temperature))
         budget = client.config.max_cost_usd
+        price = client.config.price()
     out = estimate.as_dict()
     out["by_prompt_kind"] = plan["prompt_kind"].value_counts().to_dict() if len(plan) else {}
     out["max_cost_usd"] = budget
+    per_request = estimate.completion_tokens_expected / max(estimate.n_to_send, 1)
+    out["largest_prompts"] = largest_prompts(
+        plan["id"].tolist(),
+        prompt_tokens,
+        per_request,
+        (price.input_per_1m, price.output_per_1m),
+    )
     logger.info("annotation dry run: %s", estimate.describe())
+    if out["largest_prompts"]:
+        logger.info(
+            "largest prompts (share of the cost before cache hits): %s",
+            ", ".join(
+                f"{p['id']} ~{p['prompt_tokens']:,} tokens {p['share_of_cost']:.1%}"
+                for p in out["largest_prompts"]
+            ),
+        )
     if budget is not None and estimate.usd_expected > budget:
         logger.warning(
             "the expected annotation cost $%.4f exceeds teacher.max_cost_usd=$%.4f: the run "
@@ -321,6 +344,23 @@ def estimate_annotation_cost(
             budget,
         )
     return out
+
+
+def check_prompt_sizes(ids: list[str], prompt_tokens: list[int], limit: int | None) -> None:
+    """Raise naming the rows whose rendered prompt exceeds ``limit`` (nothing is sent)."""
+    if limit is None:
+        return
+    over = sorted(
+        ((t, i) for i, t in zip(ids, prompt_tokens, strict=True) if t > limit), reverse=True
+    )
+    if over:
+        named = "; ".join(f"id={i!r}: ~{t:,} tokens" for t, i in over[:5])
+        more = f"; and {len(over) - 5} more" if len(over) > 5 else ""
+        raise AnnotationError(
+            f"{len(over)} annotation prompt(s) exceed teacher.max_prompt_tokens={limit:,} "
+            f"(nothing was sent): {named}{more}. Shorten the template, drop or truncate the "
+            "rows (data_processing.on_oversize), or raise teacher.max_prompt_tokens."
+        )
 
 
 def annotate_examples(

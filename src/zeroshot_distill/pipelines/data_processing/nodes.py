@@ -10,8 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from zeroshot_distill.tasks import TaskSpec, canonical_number
+from zeroshot_distill.tasks import TaskSpec
 from zeroshot_distill.tasks.values import is_missing
+from zeroshot_distill.teachers.prompt_guard import (
+    ON_OVERSIZE,
+    max_prompt_tokens,
+    row_prompt_tokens,
+    truncate_to_fit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,24 +76,31 @@ def standardize_columns(
 
     df["split"] = [_normalise_split(v) for v in df["split"]] if "split" in df.columns else None
 
+    if spec.kind == "multiple_choice":
+        df[spec.choices_field] = [_as_list(v) for v in df[spec.choices_field]]
     label_mapping = {str(k): str(v) for k, v in (params.get("label_mapping") or {}).items()}
     if "gold_label" not in df.columns:
         df["gold_label"] = None
-    df["gold_label"] = [_normalise_label(v, spec, label_mapping) for v in df["gold_label"]]
+    choices = df[spec.choices_field] if spec.kind == "multiple_choice" else [None] * len(df)
+    df["gold_label"] = [
+        _normalise_label(v, spec, label_mapping, c)
+        for v, c in zip(df["gold_label"], choices, strict=True)
+    ]
     if "reference_rationale" not in df.columns:
         df["reference_rationale"] = None
     df["reference_rationale"] = [
         None if is_missing(v) else str(v).strip() or None for v in df["reference_rationale"]
     ]
-    if spec.kind == "multiple_choice":
-        df[spec.choices_field] = [_as_list(v) for v in df[spec.choices_field]]
 
     columns = ["id", "split", *spec.input_fields, "gold_label", "reference_rationale"]
     return df[columns].reset_index(drop=True)
 
 
 def validate_examples(
-    examples: pd.DataFrame, task: Mapping[str, Any], params: Mapping[str, Any]
+    examples: pd.DataFrame,
+    task: Mapping[str, Any],
+    params: Mapping[str, Any],
+    teacher: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check every row against the task; raise naming the first bad rows, or set them aside.
 
@@ -95,12 +108,21 @@ def validate_examples(
     duplicate ids, a wrong number of choices. With ``on_invalid: error`` (default) the first
     offending rows are named (row number, id, field, reason); with ``on_invalid: drop`` they
     are returned as ``rejected_examples`` with a ``reason`` column. No row vanishes silently.
+
+    Then, given the ``teacher`` parameters, the prompt-size guard (before any teacher call):
+    a row whose prompt would exceed ``teacher.max_prompt_tokens`` is, by ``on_oversize``, an
+    error naming it (default), dropped to ``rejected_examples`` or truncated to fit.
     """
     spec = TaskSpec.from_params(task)
     on_invalid = params.get("on_invalid", "error")
     if on_invalid not in {"error", "drop"}:
         raise ValueError(
             f"data_processing.on_invalid must be 'error' or 'drop', got {on_invalid!r}"
+        )
+    on_oversize = params.get("on_oversize", "error")
+    if on_oversize not in ON_OVERSIZE:
+        raise ValueError(
+            f"data_processing.on_oversize must be one of {list(ON_OVERSIZE)}, got {on_oversize!r}"
         )
 
     problems: dict[int, tuple[str, str]] = {}
@@ -132,15 +154,42 @@ def validate_examples(
                 flag(position, spec.choices_field, "empty choice text")
         label = record["gold_label"]
         if label is not None and not spec.is_valid_label(label):
-            allowed = spec.label_set or "a number"
-            flag(position, "gold_label", f"label {label!r} is not in the label set {allowed}")
+            choices = record.get(spec.choices_field) if spec.kind == "multiple_choice" else None
+            flag(position, "gold_label", spec.label_problem(label, choices))
 
     duplicated = examples["id"].notna() & examples["id"].duplicated(keep="first")
     for position in np.flatnonzero(duplicated.to_numpy()):
         flag(int(position), "id", f"duplicate id {examples['id'].iat[position]!r}")
 
     if problems and on_invalid == "error":
-        raise ExampleValidationError(_describe_problems(examples, problems))
+        message = _describe_problems(examples, problems)
+        if _every_label_invalid(examples, problems):
+            message = _NO_LABEL_MATCHES + message
+        raise ExampleValidationError(message)
+    examples = examples.copy()
+    # No teacher block (predict: only the student reads the rows): no prompt to guard.
+    limit = None if teacher is None else max_prompt_tokens(teacher)
+    oversize = {} if limit is None else _oversize_rows(examples, spec, limit, skip=problems)
+    if oversize and on_oversize == "error":
+        raise ExampleValidationError(_describe_oversize(examples, oversize, limit))
+    if oversize and on_oversize == "truncate":
+        for position in oversize:
+            fitted = truncate_to_fit(spec, examples.iloc[position].to_dict(), int(limit or 0))
+            for field in spec.text_fields:
+                examples.iat[position, examples.columns.get_loc(field)] = fitted[field]
+        logger.warning(
+            "data_processing: %d row(s) truncated to fit teacher.max_prompt_tokens=%s "
+            "(on_oversize=truncate): %s",
+            len(oversize),
+            limit,
+            ", ".join(repr(examples["id"].iat[p]) for p in list(oversize)[:_MAX_ROWS_IN_ERROR]),
+        )
+    if oversize and on_oversize == "drop":
+        for position, tokens in oversize.items():
+            flag(
+                position, _longest_field(examples, spec, position), _oversize_reason(tokens, limit)
+            )
+
     bad = sorted(problems)
     rejected = examples.iloc[bad].copy()
     rejected["row_number"] = [p + 1 for p in bad]
@@ -244,20 +293,16 @@ def _normalise_split(value: Any) -> str | None:
     return split
 
 
-def _normalise_label(value: Any, spec: TaskSpec, label_mapping: Mapping[str, str]) -> str | None:
+def _normalise_label(
+    value: Any, spec: TaskSpec, label_mapping: Mapping[str, str], choices: Any = None
+) -> str | None:
+    """``label_mapping`` first (exact source value), then the task's own reading of it."""
     if is_missing(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
-    if not text:
-        return None
-    text = label_mapping.get(text, text)
-    if spec.kind == "multiple_choice":
-        return text.lower()
-    if spec.kind == "numeric":
-        return canonical_number(text) or text
-    return text
+    mapped = label_mapping.get(str(value).strip())
+    return spec.label_from_source(value if mapped is None else mapped, choices)
 
 
 def _as_list(value: Any) -> list[str] | None:
@@ -274,6 +319,58 @@ def _as_list(value: Any) -> list[str] | None:
         else:
             value = [part.strip() for part in text.split("|")]
     return [str(v) for v in list(value)]
+
+
+def _oversize_rows(
+    examples: pd.DataFrame, spec: TaskSpec, limit: int, skip: Mapping[int, Any]
+) -> dict[int, int]:
+    """Positions of rows (not already rejected) whose prompt estimate exceeds ``limit``."""
+    found = {}
+    for position, record in enumerate(examples.to_dict("records")):
+        if position not in skip:
+            tokens = row_prompt_tokens(spec, record)
+            if tokens > limit:
+                found[position] = tokens
+    return found
+
+
+def _longest_field(examples: pd.DataFrame, spec: TaskSpec, position: int) -> str:
+    return max(spec.text_fields, key=lambda f: len(str(examples[f].iat[position])))
+
+
+def _oversize_reason(tokens: int, limit: int | None) -> str:
+    return f"prompt of ~{tokens:,} tokens exceeds teacher.max_prompt_tokens={limit:,}"
+
+
+def _describe_oversize(
+    examples: pd.DataFrame, oversize: Mapping[int, int], limit: int | None
+) -> str:
+    positions = sorted(oversize, key=lambda p: -oversize[p])
+    shown = [
+        f"row {p + 1} (id={examples['id'].iat[p]!r}): ~{oversize[p]:,} tokens"
+        for p in positions[:_MAX_ROWS_IN_ERROR]
+    ]
+    more = f"; and {len(positions) - len(shown)} more" if len(positions) > len(shown) else ""
+    return (
+        f"{len(positions)} row(s) would send a prompt above teacher.max_prompt_tokens="
+        f"{limit:,} (nothing was sent): " + "; ".join(shown) + more + ". Fix the source, "
+        "set data_processing.on_oversize: drop (to rejected_examples) or truncate, or raise "
+        "teacher.max_prompt_tokens (up to your model's context window)."
+    )
+
+
+_NO_LABEL_MATCHES = (
+    "No gold label of the source matches the task's labels, so on_invalid: drop would drop "
+    "every labeled row. Map the source's values with data_processing.label_mapping "
+    "({source value: label}), check data_processing.column_mapping (which column is the "
+    "label), or pick the task that fits the data (--params task_name=...). "
+)
+
+
+def _every_label_invalid(examples: pd.DataFrame, problems: Mapping[int, tuple[str, str]]) -> bool:
+    labeled = int(examples["gold_label"].notna().sum())
+    bad = sum(1 for field, _ in problems.values() if field == "gold_label")
+    return labeled > 1 and bad == labeled
 
 
 def _describe_problems(examples: pd.DataFrame, problems: Mapping[int, tuple[str, str]]) -> str:

@@ -22,7 +22,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 validate_examples,
-                inputs=["standardized_examples", "params:task", "params:data_processing"],
+                inputs=[
+                    "standardized_examples",
+                    "params:task",
+                    "params:data_processing",
+                    "params:teacher",
+                ],
                 outputs=["validated_examples", "rejected_examples"],
                 name="validate_examples",
             ),
