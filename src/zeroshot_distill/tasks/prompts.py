@@ -40,6 +40,12 @@ _EXPLAIN_REQUEST = re.compile(
     r"think|why)\b",
     re.I,
 )
+_REASON_REQUEST = re.compile(
+    r"\b(?:explain|explanation|explian|justify|justification|reasoning|reasonings|rationale|"
+    r"reason|reasons|step[- ]by[- ]step|think step|why|because|show your work|"
+    r"walk (?:me )?through)\b",
+    re.I,
+)
 SYSTEM_PROMPT = "You are a careful annotator. Follow the requested answer format exactly."
 
 
@@ -206,6 +212,36 @@ def default_template(spec: TaskSpec, style: str = "zero_shot") -> str:
         "Explain in one or two sentences why this answer is correct. Reply with the "
         "explanation only."
     )
+
+
+def asks_for_reason(prompt: str) -> bool:
+    """Whether a prompt (template or filled) asks the teacher to give a reason.
+
+    Decided from the wording: "explain", "justify", "why", "step by step", "reasoning" …
+    """
+    return bool(_REASON_REQUEST.search(prompt.replace("\\n", "\n")))
+
+
+def gives_label_away(prompt: str, spec: TaskSpec) -> str | None:
+    """The label a rationalization prompt hands the teacher, or ``None``.
+
+    A prompt that quotes exactly one label (or one of its verbalizers) and asks *why* it
+    holds ("Why is the hypothesis 'entailment' …") is a rationalization prompt: its answers
+    explain a given label and say nothing about the teacher's accuracy.
+    """
+    if spec.kind != "classification" or not re.search(r"\bwhy\b", prompt, re.I):
+        return None
+    quoted = {
+        m.group(2).strip().lower()
+        for m in re.finditer(r"(['\"‘“])([^'\"’”\n]{1,40})(['\"’”])", prompt)
+    }
+    named = {spec.normalize_label(q) for q in quoted if q} - {None}
+    mentioned_all = all(
+        re.search(rf"\b{re.escape(label)}\b", prompt, re.I) for label in spec.labels or []
+    )
+    if len(named) == 1 and not mentioned_all:
+        return named.pop()
+    return None
 
 
 def label_only_instruction(spec: TaskSpec | None = None) -> str:
