@@ -215,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         print(rule)
         for (task, template), tally in sorted(per_template.items()):
             label = f"{task} {template}" + (" (R)" if tally.rationalize else "")
-            print("| {:<22} | {} | {:>6} | {:>9} | {:>8} | {:>8} | {:>6} |".format(label, *cells_of(tally)))
+            print(
+                "| {:<22} | {} | {:>6} | {:>9} | {:>8} | {:>8} | {:>6} |".format(
+                    label, *cells_of(tally)
+                )
+            )
     n_reason = sum(t.asks_reason and not t.rationalize for t in per_template.values())
     print(
         f"\ntemplates: {len(per_template)}, asking for a reason: {n_reason}, below "

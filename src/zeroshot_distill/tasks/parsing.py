@@ -5,19 +5,26 @@ back to free text, in this order:
 
 1. cut the text where it runs on into an invented next example (``\\n\\nPremise: …``,
    ``\\nQuestion: …``), as few-shot completions do;
-2. find the *answer span*: ``Answer: neutral``, ``So the answer is (d) …``, ``The answer
-   is 42``, ``#### 42``; the first span that names a label wins;
-3. map the span to a label with the task's verbalizers (``true`` / ``false`` /
-   ``inconclusive`` → entailment / contradiction / neutral). Verbalizers such as
-   ``yes`` / ``no`` are matched *only inside the answer span*, never across the rationale;
-4. with no marker at all: a short reply is itself the span; otherwise only an exact label
-   name (classification), a bracketed letter (multiple choice) or the last number (numeric)
-   in the last sentence counts;
-5. the rationale is the text before the answer (or an ``Explanation:`` after it), cleaned of
-   markers, whitespace and dangling connectives; shorter than ``min_rationale_words`` → none.
+2. find the answer *markers*: ``\\boxed{20}``, ``#### 42``, ``Final answer: (B)``,
+   ``**Answer:** b``, ``Label: contradiction``, ``So the answer is (c) …``, ``The answer is
+   42``. The *final* answer wins: the strongest kind of marker, the last one of that kind
+   that names a label (``The answer must be a place … So the answer is (c)`` -> c);
+3. with no marker: the sentence that states the answer: a conclusion ("Therefore, the
+   claim is false.") first, else the first sentence when it carries an answer (answer
+   first, reasons after), else the last one; numeric answers take the last result;
+4. labels from a span or sentence: verbalizers anywhere in it (``The claim "…" is true.``),
+   with quoted claims, enumerations ("true, false, or inconclusive") and negations ("not
+   entailed") left out; options by letter (``(c)``, ``C)``, ``option 3``) or by their text,
+   misspellings and plurals tolerated; numbers from arithmetic evaluated safely with
+   :func:`evaluate_arithmetic` (``(12 / 6)``, ``\\frac{3}{4}``, ``<<9+11=20>>20``, ``$1,200``);
+5. the rationale is the text around the answer: everything but the answer marker and the
+   answer itself, cleaned of markers, whitespace and dangling connectives; shorter than
+   ``min_rationale_words`` -> none.
 
 Every answer gets a status: ``ok`` (label and, when expected, a rationale), ``no_label``,
-``no_rationale``, ``refused``, ``truncated`` (cut off before the answer; a completion cut
+``no_rationale`` (the teacher gave no reason: little text besides the answer),
+``rationale_missed`` (plenty of other text, yet no rationale came out: the parser's fault,
+not the teacher's), ``refused``, ``truncated`` (cut off before the answer; a completion cut
 off *after* its answer is fine) or ``error`` (no text: the request failed).
 """
 
@@ -36,7 +43,9 @@ from typing import Any, Literal
 from zeroshot_distill.tasks.prompts import field_title
 from zeroshot_distill.tasks.spec import CHOICE_LETTERS, TaskSpec, canonical_number
 
-ParseStatus = Literal["ok", "no_label", "no_rationale", "refused", "truncated", "error"]
+ParseStatus = Literal[
+    "ok", "no_label", "no_rationale", "rationale_missed", "refused", "truncated", "error"
+]
 PARSE_STATUSES: tuple[str, ...] = ParseStatus.__args__  # type: ignore[attr-defined]
 DEFAULT_MIN_RATIONALE_WORDS = 3
 
@@ -142,8 +151,16 @@ def parse_answer(
     if label is None:
         return ParsedAnswer(None, rationale, "truncated" if truncated else "no_label", span)
     if rationale is None and expect_rationale:
-        return ParsedAnswer(label, None, "no_rationale", span)
+        return ParsedAnswer(label, None, _why_no_rationale(text, span, min_rationale_words), span)
     return ParsedAnswer(label, rationale, "ok", span)
+
+
+def _why_no_rationale(text: str, span: str | None, min_words: int) -> ParseStatus:
+    """``no_rationale`` when the teacher wrote (almost) nothing but the answer;
+    ``rationale_missed`` when the answer holds enough other text that the parser should
+    have found a reason in it (a parser problem, not a teacher problem)."""
+    outside = len(text.split()) - len((span or "").split())
+    return "rationale_missed" if outside >= 3 * max(min_words, 1) + 5 else "no_rationale"
 
 
 # ----------------------------------------------------------------------------------- JSON
@@ -213,7 +230,7 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
         _STRONG,
         re.compile(
             r"\bfinal\s+(?:answer|label|verdict|prediction|classification|result)"
-            r"[ \t*_\"']*(?:is|would be|=)?[ \t*_\"']*[:：-]?[ \t*_]*(?P<span>[^\n]*)",
+            r"[ \t*_\"']*(?:is|would be|=)?[ \t*_\"']*[:：-]?[ \t*_]*\n?[ \t]*(?P<span>[^\n]*)",
             re.I,
         ),
     ),
@@ -225,7 +242,7 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
             r"(?:^|\n|[{,])[ \t*#>_\"'-]*(?:the\s+)?(?:correct\s+|best\s+|predicted\s+)?"
             r"(?:answer|label|prediction|classification|verdict|conclusion|output|result|"
             r"relationship|solution|correct option|correct choice|selected option)"
-            r"[ \t*_\"']*(?:is)?[ \t*_\"']*[:：=][ \t*_]*(?P<span>[^\n]*)",
+            r"[ \t*_\"']*(?:is)?[ \t*_\"']*[:：=][ \t*_]*\n?[ \t]*(?P<span>[^\n]*)",
             re.I,
         ),
     ),
@@ -253,7 +270,8 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
 ]
 # Where the answer itself ends inside a span; what follows is reasoning.
 _SPAN_END = re.compile(
-    r"(?<!\d)[.!?](?:\s|$)|\.(?=\s|$)|\n|\s(?:because|since|as|as it|given that)\s|,\s*(?:which|as|because|since)\s|\s[-–—]\s"
+    r"(?<!\d)[.!?](?:\s|$)|\.(?=\s|$)|\n|\s(?:because|since|as|as it|given that)\s|"
+    r",\s*(?:which|as|because|since)\s|\s[-–—]\s"
 )
 _CONCLUSION = re.compile(
     r"^\W*(?:so|therefore|thus|hence|overall|consequently|in conclusion|in summary|"
@@ -377,9 +395,11 @@ def _parse_unmarked(
     if not found:
         return None, clean_rationale(text, min_words), first_span
     conclusions = [(i, lab) for i, lab in found if _CONCLUSION.match(text[bounds[i][0] :])]
-    if conclusions:
+    if spec.kind == "numeric":  # the last result computed is the answer
+        index, label = found[-1]
+    elif conclusions:
         index, label = conclusions[-1]
-    elif spec.kind != "numeric" and found[0][0] == 0:
+    elif found[0][0] == 0:
         index, label = found[0]
     else:
         index, label = found[-1]

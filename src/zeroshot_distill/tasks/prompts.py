@@ -46,6 +46,11 @@ _REASON_REQUEST = re.compile(
     r"walk (?:me )?through)\b",
     re.I,
 )
+_NO_REASON_REQUEST = re.compile(
+    r"\b(?:without|no|not|don'?t|do not|never|skip(?:ping)?)\W+(?:\w+\W+){0,3}?"
+    r"(?:explain|explanation|explanations|justification|justify|reasoning|reasons?)\b",
+    re.I,
+)
 SYSTEM_PROMPT = "You are a careful annotator. Follow the requested answer format exactly."
 
 
@@ -219,7 +224,8 @@ def asks_for_reason(prompt: str) -> bool:
 
     Decided from the wording: "explain", "justify", "why", "step by step", "reasoning" …
     """
-    return bool(_REASON_REQUEST.search(prompt.replace("\\n", "\n")))
+    text = _NO_REASON_REQUEST.sub(" ", prompt.replace("\\n", "\n"))
+    return bool(_REASON_REQUEST.search(text))
 
 
 def gives_label_away(prompt: str, spec: TaskSpec) -> str | None:

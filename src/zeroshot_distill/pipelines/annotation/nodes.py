@@ -21,7 +21,13 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from zeroshot_distill.tasks.parsing import DEFAULT_MIN_RATIONALE_WORDS, parse_answer
+from zeroshot_distill.tasks.parse_quality import (
+    DEFAULT_ALARM_SHARE,
+    ParseQuality,
+    alarm_message,
+    assess_parse_quality,
+)
+from zeroshot_distill.tasks.parsing import DEFAULT_MIN_RATIONALE_WORDS, PARSE_STATUSES, parse_answer
 from zeroshot_distill.tasks.prompts import (
     JSON_RESPONSE_FORMAT,
     default_template,
@@ -85,6 +91,8 @@ class AnnotationParams(BaseModel):
     temperature: float | None = Field(default=None, ge=0)
     rationalize_labeled: bool = False
     min_rationale_words: int = Field(default=DEFAULT_MIN_RATIONALE_WORDS, ge=0)
+    # Warn loudly (log, MLflow, report) above this share of no_label / no-rationale answers.
+    alarm_share: float = Field(default=DEFAULT_ALARM_SHARE, ge=0.0, le=1.0)
     progress: bool = True
 
     @field_validator("splits")
@@ -400,6 +408,7 @@ def annotate_examples(
         "template_id": prompt.get("template_id"),
         "template_source": prompt.get("source"),
         "estimated_usd": (estimate or {}).get("usd_expected"),
+        "alarm_share": cfg.alarm_share,
     }
     return annotations, stats
 
@@ -413,6 +422,12 @@ def summarize_annotations(
     rationale length, tokens, USD (spent and saved), throughput, cache-hit rate, and the
     label-only saving. (The run's ``teacher_simulated`` tag comes from a project hook.)"""
     metrics = annotation_metrics(annotations, examples, float(run_stats.get("elapsed_s", 0.0)))
+    quality = annotation_parse_quality(
+        annotations, float(run_stats.get("alarm_share", DEFAULT_ALARM_SHARE))
+    )
+    metrics.update(quality.metrics())
+    if quality.alarm:
+        logger.warning(alarm_message(quality, "annotation"))
     logger.info(
         "annotation: %s",
         ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if not k.startswith("status_")),
@@ -423,6 +438,20 @@ def summarize_annotations(
             "output (annotations.simulated is true)"
         )
     return {name: [{"value": float(value), "step": 0}] for name, value in metrics.items()}
+
+
+def annotation_parse_quality(
+    annotations: pd.DataFrame, alarm_share: float = DEFAULT_ALARM_SHARE
+) -> ParseQuality:
+    """Parse-status counts of the annotations and whether they call for an alarm
+    (rationalize rows, whose label was given, are left out)."""
+    rows = annotations[annotations["prompt_kind"] != "rationalize"]
+    return assess_parse_quality(
+        rows["parse_status"].astype(str).tolist(),
+        [None if is_missing(v) else str(v) for v in rows["raw_response"]],
+        rationale_expected=(rows["prompt_kind"] != "label_only").tolist(),
+        alarm_share=alarm_share,
+    )
 
 
 def annotation_metrics(
@@ -458,7 +487,7 @@ def annotation_metrics(
     out["rationale_share"] = float(has_rationale.mean())
     no_label = annotations["teacher_label"].isna() & (annotations["prompt_kind"] != "rationalize")
     out["parse_failure_rate"] = float(no_label.mean())
-    for status in ("ok", "no_label", "no_rationale", "refused", "truncated", "error"):
+    for status in PARSE_STATUSES:
         out[f"status_{status}_rate"] = float((annotations["parse_status"] == status).mean())
     words = annotations.loc[has_rationale, "rationale"].astype(str).str.split().str.len()
     out["mean_rationale_words"] = float(words.mean()) if len(words) else 0.0
