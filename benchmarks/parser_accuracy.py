@@ -152,11 +152,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--templates", action="store_true", help="print every template's row")
     parser.add_argument("--limit", type=int, default=0, help="rows per source (0: all)")
+    parser.add_argument(
+        "--write-fixtures",
+        metavar="FILE",
+        help="write a small stratified excerpt (JSON lines) for tests/fixtures and stop",
+    )
     args = parser.parse_args(argv)
     data = Path(args.data)
     if not (data / "gpt35_zeroshot").is_dir() and not (data / "esnli_palm").is_dir():
         print(f"no shared answer sets under {data}: nothing to measure", file=sys.stderr)
         return 2
+    if args.write_fixtures:
+        n = write_fixtures(data, Path(args.write_fixtures))
+        print(f"wrote {n} rows to {args.write_fixtures}")
+        return 0
     specs = {task: load_spec(name) for task, name in TASK_FILES.items()}
     specs["esnli_palm"] = specs["esnli"]
     per_task: dict[str, Tally] = defaultdict(Tally)
@@ -238,6 +247,44 @@ def main(argv: list[str] | None = None) -> int:
     ok = ok and not below
     print("targets met" if ok else "targets NOT met")
     return 0 if ok else 1
+
+
+FIXTURE_ROWS = {"cqa": 48, "svamp": 36, "anli1": 48, "esnli": 48, "esnli_palm": 36}
+
+
+def write_fixtures(data: Path, path: Path, seed: int = 10) -> int:
+    """A stratified excerpt: per task, one row from each of many templates (seeded)."""
+    import random
+
+    rng = random.Random(seed)
+    by_task: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for item in [*gpt35_rows(data), *palm_rows(data)]:
+        by_task[item["task"]][item["template"]].append(item)
+    chosen: list[dict[str, Any]] = []
+    for task, templates in sorted(by_task.items()):
+        want = FIXTURE_ROWS.get(task, 0)
+        names = sorted(templates)
+        rng.shuffle(names)
+        picked: list[dict[str, Any]] = []
+        while len(picked) < want and any(templates[n] for n in names):
+            for name in names:
+                if templates[name] and len(picked) < want:
+                    rows = templates[name]
+                    picked.append(rows.pop(rng.randrange(len(rows))))
+        chosen += picked
+    with path.open("w", encoding="utf-8") as handle:
+        for item in chosen:
+            record = {
+                "task": item["task"],
+                "template": item["template"],
+                "asks_reason": asks_for_reason(_template_text(item)),
+                "prompt": item["prompt"],
+                "row": item["row"],
+                "response": item["response"],
+                "gold": item["gold"],
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return len(chosen)
 
 
 def _template_text(item: Mapping[str, Any]) -> str:

@@ -160,7 +160,7 @@ def _why_no_rationale(text: str, span: str | None, min_words: int) -> ParseStatu
     ``rationale_missed`` when the answer holds enough other text that the parser should
     have found a reason in it (a parser problem, not a teacher problem)."""
     outside = len(text.split()) - len((span or "").split())
-    return "rationale_missed" if outside >= 3 * max(min_words, 1) + 5 else "no_rationale"
+    return "rationale_missed" if outside >= max(min_words, 10) else "no_rationale"
 
 
 # ----------------------------------------------------------------------------------- JSON
@@ -215,6 +215,14 @@ def _parse_json(
     span = None if raw_label is None else str(raw_label)
     label = _label_from_span(spec, span, row) if span is not None else None
     rationale = clean_rationale(str(raw_rationale), min_words) if raw_rationale else None
+    if rationale is None and label is not None:
+        # Unknown keys ({"answer": …, "why": …}) or reasons written around the object.
+        others = [str(v) for v in obj.values() if isinstance(v, str) and str(v) != span]
+        around = re.sub(r"```(?:json)?|\{.*\}", " ", text, flags=re.S | re.I)
+        for candidate in [*sorted(others, key=len, reverse=True), around]:
+            rationale = clean_rationale(candidate, min_words)
+            if rationale is not None:
+                break
     return label, rationale, span
 
 
@@ -262,7 +270,7 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
         _WEAK,
         re.compile(
             r"\b(?:the\s+)?(?:correct\s+|best\s+|right\s+)?(?:answer|label|classification|"
-            r"relationship|relation|verdict)\s+(?:is|would be|must be|will be|=)\s*:?\s*"
+            r"relationship|relation|verdict|conclusion)\s+(?:is|would be|must be|will be|=)\s*:?\s*"
             r"(?P<span>[^\n]*)",
             re.I,
         ),
@@ -280,9 +288,13 @@ _CONCLUSION = re.compile(
 )
 _QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|(?<!\w)'[^'\n]{12,}'(?!\w)|‘[^’\n]*’")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)]*\s+|\n+")
-_NEGATION = re.compile(
-    r"\b(?:not|n't|never|no longer|neither|nor|without)\W+(?:\w+\W+){0,2}$", re.I
+# A label after these words is denied or only hypothetical ("not entailed", "cannot say
+# whether the claim is true").
+_NOT_ASSERTED = re.compile(
+    r"\b(?:not|n't|cannot|never|no longer|neither|nor|without|whether|if)\W+(?:\w+\W+){0,4}$",
+    re.I,
 )
+_ADVERB = re.compile(r"\b\w{2,}ly\b\s*", re.I)
 _LIST_GLUE = re.compile(r"^[\s,/]*(?:,|/|or|and|nor)[\s,/]*(?:or|and)?[\s]*$", re.I)
 _SHORT_ANSWER_WORDS = 12
 _NUMBER_WORDS = re.compile(r"\d")
@@ -344,7 +356,13 @@ def _parse_free_text(
         # The final answer: the strongest marker, the last one of that strength.
         top = max(s.strength for s, _ in labelled)
         span, label = [(s, lab) for s, lab in labelled if s.strength == top][-1]
-        rest = _remove_regions(text, [(s.start, s.end) for s, lab in labelled if lab == label])
+        # Drop the chosen answer and short repeats of it ("Answer: b" twice), keep the rest.
+        regions = [
+            (s.start, s.end)
+            for s, lab in labelled
+            if s is span or (lab == label and len(text[s.start : s.end].split()) <= 6)
+        ]
+        rest = _remove_regions(text, regions)
         return label, clean_rationale(rest, min_words), span.text
     return _parse_unmarked(spec, text, row, min_words, spans[0].text if spans else None)
 
@@ -389,6 +407,14 @@ def _parse_unmarked(
     if len(stripped.split()) <= 6 and "\n" not in stripped:
         label = _label_from_span(spec, stripped, row) or _label_in_sentence(spec, stripped, row)
         return label, None, stripped
+    # Answer first: "False - there is no …", "Contradiction. The premise …"
+    lead = re.split(r"[.:;,!?\n]|\s[-–—]\s", stripped, maxsplit=1)[0].strip(" *_#")
+    # (a lone "Yes," / "No," answers the prompt's question, e.g. "can we determine …?")
+    if len(lead.split()) <= 3 and len(lead) > 3:
+        label = _label_from_span(spec, lead, row) if spec.kind != "numeric" else None
+        if label is not None:
+            rest = stripped[len(lead) :].lstrip(" *_.:;,-–—!?\n")
+            return label, clean_rationale(rest, min_words), lead
     bounds = _sentences(text)
     found = [(i, _label_in_sentence(spec, text[a:b], row)) for i, (a, b) in enumerate(bounds)]
     found = [(i, label) for i, label in found if label is not None]
@@ -450,6 +476,7 @@ def _class_in_sentence(spec: TaskSpec, sentence: str) -> str | None:
     """
     synonyms = _synonym_table(spec)
     masked = _QUOTED.sub(lambda m: _keep_short_label(m.group(), synonyms), sentence).lower()
+    masked = _ADVERB.sub("", masked)  # "cannot conclusively determine" -> "cannot determine"
     hits: list[tuple[int, int, str]] = []
     taken = [False] * len(masked)
     # Interjections ("yes", "no") answer the question the prompt asked, not the task: in free
@@ -470,9 +497,14 @@ def _class_in_sentence(spec: TaskSpec, sentence: str) -> str | None:
     kept = [
         hit
         for k, hit in enumerate(hits)
-        if k not in listed and not _NEGATION.search(masked[max(0, hit[0] - 40) : hit[0]])
+        if k not in listed and not _NOT_ASSERTED.search(_clause_before(masked, hit[0]))
     ]
     return kept[-1][2] if kept else None
+
+
+def _clause_before(text: str, position: int) -> str:
+    """Up to 50 characters before ``position``, within the same clause."""
+    return re.split(r"[,;:()]|\s[-–—]\s", text[max(0, position - 50) : position])[-1]
 
 
 def _keep_short_label(quoted: str, synonyms: Mapping[str, str]) -> str:
