@@ -397,3 +397,40 @@ def test_seed_templates_by_name_then_kind() -> None:
     assert by_kind.seeds_for(SPEC) == ["b {text}"]
     with pytest.raises(PromptOptimizationError, match=r"no templates for task 'toy'"):
         PromptOptimizationParams.from_params({"seed_templates": {"nli": ["x"]}}).seeds_for(SPEC)
+
+
+def test_parse_alarm_after_a_step_tells_the_parser_from_the_teacher(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A parser that reports rationale_missed: the step warns, the history counts it."""
+
+    def parse(spec: TaskSpec, result: ChatResult, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        label, explained = _parse(spec, result, row)
+        return label, explained, "ok" if explained else "rationale_missed"
+
+    io = TaskIO(validate=_validate, render=_render, parse=parse)
+    with caplog.at_level("WARNING"):
+        result = run_search(
+            SEEDS,
+            ScoringSet(rows=ROWS),
+            SPEC,
+            scripted_optimizer(SCRIPT),
+            FakeTeacher(toy_answer),
+            Objective(),
+            SearchSettings(n_steps=0, progress=False, alarm_share=0.1),
+            io,
+        )
+    warnings = [r.getMessage() for r in caplog.records if "PARSE ALARM" in r.getMessage()]
+    assert len(warnings) == 1 and "OPRO step 0" in warnings[0]
+    assert "parser missed rationale" in warnings[0]
+    history = result.history()
+    assert history["n_rationale_missed"].tolist() == [1, 9, 0]
+    assert history["n_no_rationale"].sum() == 0
+
+
+def test_default_parser_statuses_reach_the_history() -> None:
+    result, _, _ = _search(n_steps=0)
+    history = result.history()
+    # the toy parser returns (label, explained): unexplained answers count as no_rationale
+    assert history["n_no_rationale"].tolist() == [1, 9, 0]
+    assert history["n_no_label"].sum() == 0

@@ -19,6 +19,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
+from zeroshot_distill.tasks.values import is_missing
+
 DEFAULT_ALARM_SHARE = 0.10
 _EXAMPLES = 3
 _EXAMPLE_CHARS = 300
@@ -149,3 +153,25 @@ def alarm_message(quality: ParseQuality, where: str) -> str:
     ]
     lines += [f"  raw answer {i + 1}: {text}" for i, text in enumerate(quality.examples)]
     return "\n".join(lines)
+
+
+def annotations_parse_quality(
+    annotations: pd.DataFrame, alarm_share: float = DEFAULT_ALARM_SHARE
+) -> ParseQuality:
+    """:func:`assess_parse_quality` of an ``annotations`` table (columns ``parse_status``,
+    ``raw_response``, ``prompt_kind``); rows whose label the prompt gave (``rationalize``)
+    are left out, label-only rows need no rationale."""
+    kinds = (
+        annotations["prompt_kind"].astype(str)
+        if "prompt_kind" in annotations.columns
+        else pd.Series(["full"] * len(annotations), index=annotations.index, dtype=object)
+    )
+    keep = kinds != "rationalize"
+    rows = annotations[keep]
+    raw = rows["raw_response"] if "raw_response" in rows.columns else [None] * len(rows)
+    return assess_parse_quality(
+        rows["parse_status"].astype(str).tolist(),
+        [None if is_missing(v) else str(v) for v in raw],
+        rationale_expected=(kinds[keep] != "label_only").tolist(),
+        alarm_share=alarm_share,
+    )

@@ -23,9 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from zeroshot_distill.tasks.parse_quality import (
     DEFAULT_ALARM_SHARE,
-    ParseQuality,
     alarm_message,
-    assess_parse_quality,
+    annotations_parse_quality,
 )
 from zeroshot_distill.tasks.parsing import DEFAULT_MIN_RATIONALE_WORDS, PARSE_STATUSES, parse_answer
 from zeroshot_distill.tasks.prompts import (
@@ -422,7 +421,7 @@ def summarize_annotations(
     rationale length, tokens, USD (spent and saved), throughput, cache-hit rate, and the
     label-only saving. (The run's ``teacher_simulated`` tag comes from a project hook.)"""
     metrics = annotation_metrics(annotations, examples, float(run_stats.get("elapsed_s", 0.0)))
-    quality = annotation_parse_quality(
+    quality = annotations_parse_quality(
         annotations, float(run_stats.get("alarm_share", DEFAULT_ALARM_SHARE))
     )
     metrics.update(quality.metrics())
@@ -438,20 +437,6 @@ def summarize_annotations(
             "output (annotations.simulated is true)"
         )
     return {name: [{"value": float(value), "step": 0}] for name, value in metrics.items()}
-
-
-def annotation_parse_quality(
-    annotations: pd.DataFrame, alarm_share: float = DEFAULT_ALARM_SHARE
-) -> ParseQuality:
-    """Parse-status counts of the annotations and whether they call for an alarm
-    (rationalize rows, whose label was given, are left out)."""
-    rows = annotations[annotations["prompt_kind"] != "rationalize"]
-    return assess_parse_quality(
-        rows["parse_status"].astype(str).tolist(),
-        [None if is_missing(v) else str(v) for v in rows["raw_response"]],
-        rationale_expected=(rows["prompt_kind"] != "label_only").tolist(),
-        alarm_share=alarm_share,
-    )
 
 
 def annotation_metrics(
