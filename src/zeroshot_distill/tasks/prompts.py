@@ -9,8 +9,9 @@ Styles (``default_template(spec, style)``):
 
 - ``zero_shot``: the task, the input, "explain briefly, then ``Answer: <label>``" (the
   zero-shot chain-of-thought prompt the paper's OPRO starts from);
-- ``json``: the same, answered as ``{"rationale": …, "answer": …}`` (pair it with
-  ``response_format={"type": "json_object"}``: :data:`JSON_RESPONSE_FORMAT`);
+- ``json``: the same, answered as ``{"rationale": …, "answer": …}``; pair it with the strict
+  JSON schema of :func:`json_response_format` (the answer limited to the task's labels), or
+  with plain JSON mode (:data:`JSON_RESPONSE_FORMAT`) where a server has no schemas;
 - ``label_only``: the answer alone (fewer completion tokens, for rows that need no
   rationale); :func:`label_only_variant` turns any template, e.g. an optimized one, into this;
 - ``rationalize``: the correct label is given (``{label}``), the teacher only explains it.
@@ -271,6 +272,34 @@ def label_only_variant(template: str, spec: TaskSpec | None = None) -> str:
             lines.append(" ".join(kept))
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).rstrip()
     return body + "\n\n" + label_only_instruction(spec)
+
+
+def json_response_format(spec: TaskSpec) -> dict[str, Any]:
+    """A strict JSON-schema ``response_format`` for :func:`json_variant` answers.
+
+    ``{"rationale": <string>, "answer": <one of the task's labels>}`` (a number for numeric
+    tasks): servers that honour it (OpenAI structured outputs, vLLM, Ollama) can only
+    answer with a valid label. Teachers send it as ``response_format`` or, for vLLM's
+    guided decoding, as ``guided_json`` (``teacher.structured_output_mode``).
+    """
+    answer: dict[str, Any] = (
+        {"type": "number"}
+        if spec.kind == "numeric"
+        else {"type": "string", "enum": list(spec.label_set or [])}
+    )
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": f"{spec.name}_annotation",
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "properties": {"rationale": {"type": "string"}, "answer": answer},
+                "required": ["rationale", "answer"],
+                "additionalProperties": False,
+            },
+        },
+    }
 
 
 def json_variant(template: str, spec: TaskSpec) -> str:

@@ -207,3 +207,13 @@ def test_a_clean_annotation_raises_no_alarm(tmp_path: Path) -> None:
         teacher = openai_config(server.base_url, tmp_path, max_retries=1)
         _, metrics, _, _ = run_nodes(nli_examples(6), teacher, {"alarm_share": 0.05})
     assert metrics["parse_alarm"] == 0.0 and metrics["status_rationale_missed_rate"] == 0.0
+
+
+def test_json_annotation_falls_back_to_text_and_counts_it(tmp_path: Path) -> None:
+    examples = nli_examples(6)
+    with StubServer(nli_answer, api_key=TEST_KEY, structured=()) as server:
+        teacher = openai_config(server.base_url, tmp_path, max_retries=1)
+        annotations, metrics, _, plan = run_nodes(examples, teacher, {"output_format": "json"})
+    assert plan["response_format"].map(lambda f: f["type"]).eq("json_schema").all()
+    assert (annotations["parse_status"] == "ok").all()
+    assert metrics["structured_requests"] == 6 and metrics["structured_fallbacks"] == 6

@@ -28,9 +28,9 @@ from zeroshot_distill.tasks.parse_quality import (
 )
 from zeroshot_distill.tasks.parsing import DEFAULT_MIN_RATIONALE_WORDS, PARSE_STATUSES, parse_answer
 from zeroshot_distill.tasks.prompts import (
-    JSON_RESPONSE_FORMAT,
     default_template,
     few_shot_cot_template,
+    json_response_format,
     json_variant,
     label_only_variant,
     render_prompt,
@@ -225,7 +225,7 @@ def plan_annotation(
         rows = rows.loc[sorted(order[: cfg.max_rows])]
     records = rows.to_dict("records")
     plan = []
-    response_format = JSON_RESPONSE_FORMAT if prompt.get("output_format") == "json" else None
+    response_format = json_response_format(spec) if prompt.get("output_format") == "json" else None
     for row in records:
         gold = row.get("gold_label")
         given: str | None = None
@@ -408,7 +408,16 @@ def annotate_examples(
         "template_source": prompt.get("source"),
         "estimated_usd": (estimate or {}).get("usd_expected"),
         "alarm_share": cfg.alarm_share,
+        "structured_requests": sum(1 for r in requests if r.response_format),
+        "structured_fallbacks": sum(1 for r in results if r.extra.get("structured_fallback")),
     }
+    if stats["structured_fallbacks"]:
+        logger.warning(
+            "%d of %d structured-output (JSON schema) requests fell back to a weaker format "
+            "or free text: the server refused response_format; the parser read them as text",
+            stats["structured_fallbacks"],
+            stats["structured_requests"],
+        )
     return annotations, stats
 
 
@@ -425,6 +434,9 @@ def summarize_annotations(
         annotations, float(run_stats.get("alarm_share", DEFAULT_ALARM_SHARE))
     )
     metrics.update(quality.metrics())
+    for key in ("structured_requests", "structured_fallbacks"):
+        if run_stats.get(key):
+            metrics[key] = float(run_stats[key])
     if quality.alarm:
         logger.warning(alarm_message(quality, "annotation"))
     logger.info(
