@@ -265,6 +265,18 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
             re.I,
         ),
     ),
+    # "Therefore, B is the correct answer.", "(c) wooded area is the best option" (answer first)
+    (
+        _MEDIUM,
+        re.compile(
+            r"(?:^|(?<=[.!?\n]))\s*(?:(?:so|therefore|thus|hence|overall|clearly|"
+            r"in conclusion),?\s+)?(?P<span>[^.!?\n]{1,60}?)\s+"
+            r"(?:is|would be|seems to be|must be)\s+the\s+"
+            r"(?:correct|right|best|final|most (?:likely|appropriate|suitable|plausible))\s+"
+            r"(?:answer|option|choice|label)\b",
+            re.I,
+        ),
+    ),
     # "The answer is 42", "The correct answer is (b)", "the relationship is neutral"
     (
         _WEAK,
@@ -333,8 +345,10 @@ def _find_spans(text: str) -> list[_Span]:
             offset = match.start("span")
             cut = _SPAN_END.search(span, 1)
             end = offset + (cut.start() + 1 if cut else len(span))
-            if strength == _STRONG and pattern.pattern.startswith(r"\\boxed"):
-                end = match.end()
+            if match.end("span") < match.end() or (
+                strength == _STRONG and pattern.pattern.startswith(r"\\boxed")
+            ):
+                end = match.end()  # the marker follows the answer, or closes it (boxed)
             found.append(_Span(match.start(), min(end, len(text)), span.strip(), strength))
     found.sort(key=lambda s: (s.start, -s.end))
     return found
@@ -723,8 +737,11 @@ def clean_rationale(text: str | None, min_words: int = DEFAULT_MIN_RATIONALE_WOR
     if text is None:
         return None
     cleaned = text.replace("**", "").replace("__", "")
+    cleaned = re.sub(r"^[\s.,;:!?)\]-]+", "", cleaned)  # left over where the answer was cut
     cleaned = _LEADING_MARKER.sub("", cleaned.strip())
+    cleaned = re.sub(r"^(?:because|since|as)\s+", "", cleaned, flags=re.I)
     cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    cleaned = re.sub(r"\s+([.,;:!?])", r"\1", cleaned)
     cleaned = _TRAILING_CONNECTIVE.sub("", cleaned).strip(" ,;:-")
     if len(cleaned.split()) < max(min_words, 1):
         return None
