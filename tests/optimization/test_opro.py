@@ -434,3 +434,56 @@ def test_default_parser_statuses_reach_the_history() -> None:
     # the toy parser returns (label, explained): unexplained answers count as no_rationale
     assert history["n_no_rationale"].tolist() == [1, 9, 0]
     assert history["n_no_label"].sum() == 0
+
+
+def test_a_rationalization_template_is_rejected() -> None:
+    from zeroshot_distill.optimization.opro import template_problem
+
+    nli = TaskSpec.from_params(
+        {
+            "name": "nli",
+            "kind": "classification",
+            "description": "NLI",
+            "input_fields": ["premise", "hypothesis"],
+            "labels": ["entailment", "neutral", "contradiction"],
+        }
+    )
+    reason = template_problem(
+        "{premise} Why is the hypothesis '{hypothesis}' an 'entailment'?",
+        nli,
+        lambda t, s: None,
+        max_chars=500,
+    )
+    assert reason is not None and reason.startswith("gives_label_away")
+
+
+def test_json_style_templates_are_scored_with_the_schema() -> None:
+    seen: list[Any] = []
+
+    class Recorder(FakeTeacher):
+        def complete(
+            self, requests: Sequence[ChatRequest], *, stage: str, progress: bool = True
+        ) -> list[ChatResult]:
+            seen.extend(r.response_format for r in requests)
+            return super().complete(requests, stage=stage, progress=progress)
+
+    io = TaskIO.default()
+    io = TaskIO(
+        validate=_validate, render=_render, parse=_parse, response_format=io.response_format
+    )
+    seeds = [SEEDS[0], SEEDS[1] + ' Reply with a JSON object: {{"rationale": "…", "answer": "…"}}']
+    run_search(
+        seeds,
+        ScoringSet(rows=ROWS),
+        SPEC,
+        scripted_optimizer(SCRIPT),
+        Recorder(toy_answer),
+        Objective(),
+        SearchSettings(n_steps=0, progress=False),
+        io,
+    )
+    plain, structured = seen[:N], seen[N:]
+    assert all(f is None for f in plain)
+    assert all(f["type"] == "json_schema" for f in structured)
+    enum = structured[0]["json_schema"]["schema"]["properties"]["answer"]["enum"]
+    assert enum == ["positive", "negative"]

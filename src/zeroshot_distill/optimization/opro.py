@@ -31,6 +31,7 @@ from zeroshot_distill.tasks.parse_quality import (
     alarm_message,
     assess_parse_quality,
 )
+from zeroshot_distill.tasks.prompts import gives_label_away
 from zeroshot_distill.teachers.base import (
     BudgetExceededError,
     ChatRequest,
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 OPTIMIZER_STAGE = "prompt_optimization.optimizer"
 SCORER_STAGE = "prompt_optimization.scorer"
 
+_ASKS_FOR_JSON = re.compile(r"\bJSON\b")
 _PRT_BLOCK = re.compile(r"<PRT>(.*?)</PRT>", flags=re.S | re.I)
 _NOT_WORD = re.compile(r"[^\w\s]")
 _SPACES = re.compile(r"\s+")
@@ -150,6 +152,12 @@ def template_problem(
         validate(template, spec)
     except (ValueError, KeyError, IndexError) as err:
         return f"invalid_placeholders: {err}"
+    given = gives_label_away(template, spec)
+    if given is not None:
+        return (
+            f"gives_label_away: the template names the label {given!r} and asks why; a "
+            "rationalization prompt says nothing about the teacher's accuracy"
+        )
     return None
 
 
@@ -278,12 +286,18 @@ class TaskIO:
     render: Callable[[str, TaskSpec, Mapping[str, Any]], list[dict[str, str]]]
     # (label, explained) or (label, explained, parse status)
     parse: Callable[[TaskSpec, ChatResult, Mapping[str, Any]], tuple[Any, ...]]
+    # The structured-output format a template's answers are requested in (None: free text)
+    response_format: Callable[[str, TaskSpec], Mapping[str, Any] | None] | None = None
 
     @classmethod
     def default(cls) -> TaskIO:
         """Use the project's prompt templates and answer parser."""
         from zeroshot_distill.tasks.parsing import parse_answer
-        from zeroshot_distill.tasks.prompts import render_prompt, validate_template
+        from zeroshot_distill.tasks.prompts import (
+            json_response_format,
+            render_prompt,
+            validate_template,
+        )
 
         def validate(template: str, spec: TaskSpec) -> None:
             validate_template(template, spec)
@@ -304,7 +318,12 @@ class TaskIO:
             explained = parsed.status == "ok" and bool((parsed.rationale or "").strip())
             return parsed.label, explained, parsed.status
 
-        return cls(validate=validate, render=render, parse=parse)
+        def response_format(template: str, spec: TaskSpec) -> Mapping[str, Any] | None:
+            # A template in the JSON style is scored with the strict schema it will be
+            # annotated with, so OPRO can search templates of either style.
+            return json_response_format(spec) if _ASKS_FOR_JSON.search(template) else None
+
+        return cls(validate=validate, render=render, parse=parse, response_format=response_format)
 
 
 def score_templates(
@@ -328,6 +347,12 @@ def score_templates(
     """
     if not candidates:
         return None
+    formats = {
+        cand.template_id: (
+            task_io.response_format(str(cand.template), spec) if task_io.response_format else None
+        )
+        for cand in candidates
+    }
     requests = [
         ChatRequest(
             key=f"{cand.template_id}/{row['id']}",
@@ -335,6 +360,7 @@ def score_templates(
             example=row,
             temperature=temperature,
             max_tokens=max_tokens,
+            response_format=formats[cand.template_id],
         )
         for cand in candidates
         for row in scoring.rows
