@@ -248,8 +248,8 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
         _MEDIUM,
         re.compile(
             r"(?:^|\n|[{,])[ \t*#>_\"'-]*(?:the\s+)?(?:correct\s+|best\s+|predicted\s+)?"
-            r"(?:answer|label|prediction|classification|verdict|conclusion|output|result|"
-            r"relationship|solution|correct option|correct choice|selected option)"
+            r"(?:answer|label|prediction|classification|verdict|conclusion|result|"
+            r"relationship|correct option|correct choice|selected option)"
             r"[ \t*_\"']*(?:is)?[ \t*_\"']*[:：=][ \t*_]*\n?[ \t]*(?P<span>[^\n]*)",
             re.I,
         ),
@@ -349,6 +349,8 @@ def _find_spans(text: str) -> list[_Span]:
                 strength == _STRONG and pattern.pattern.startswith(r"\\boxed")
             ):
                 end = match.end()  # the marker follows the answer, or closes it (boxed)
+            if strength < _STRONG and len(text[offset:end].split()) > _SHORT_ANSWER_WORDS:
+                strength = 0  # "The answer must be a place where …": reasoning, not an answer
             found.append(_Span(match.start(), min(end, len(text)), span.strip(), strength))
     found.sort(key=lambda s: (s.start, -s.end))
     return found
