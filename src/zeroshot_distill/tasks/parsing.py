@@ -544,15 +544,20 @@ def _synonym_table(spec: TaskSpec) -> dict[str, str]:
 _STOP = {"a", "an", "the", "to", "of", "in", "on", "at", "be", "is", "and", "or", "your", "their"}
 
 
+def _stem(word: str) -> str:
+    """A crude stem, enough to match option text: carving / carved / carve -> carv."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
 def _tokens(text: str) -> list[tuple[int, str]]:
-    """Lower-case word tokens with their offsets, crude plural stemming."""
-    out = []
-    for match in re.finditer(r"[a-z0-9']+", text.lower()):
-        word = match.group()
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append((match.start(), word))
-    return out
+    """Lower-case word tokens with their offsets, crudely stemmed."""
+    return [(m.start(), _stem(m.group())) for m in re.finditer(r"[a-z0-9']+", text.lower())]
 
 
 def _similar(a: str, b: str) -> bool:
