@@ -608,7 +608,8 @@ def _choice_in_sentence(spec: TaskSpec, sentence: str, row: Mapping[str, Any] | 
     marked += re.findall(rf"{_BARE_LETTER}([{letters.upper()}{letters}])\)", sentence)
     marked += [
         m.lower()
-        for m in re.findall(rf"(?:^|\*\*)([{letters.upper()}])[.:)]?(?:\*\*|\s|$)", sentence)
+        # "B. bank", "**B**", a bare "C" - but not the article in "A garage is …"
+        for m in re.findall(rf"(?:^|\*\*)([{letters.upper()}])(?:[.:)]|\*\*|\s*$)", sentence)
     ]
     for digit in re.findall(r"\b(?:option|choice|answer|number|no\.?)\s*#?\(?([1-9])\b", lowered):
         if int(digit) <= len(letters):
@@ -619,20 +620,26 @@ def _choice_in_sentence(spec: TaskSpec, sentence: str, row: Mapping[str, Any] | 
     ]
     if marked:
         picked = {m.lower() for m in marked}
+        if len(picked) >= 3:  # "a) Michigan, d) New York, and e) City": a list, not an answer
+            return None
         return picked.pop() if len(picked) == 1 else marked[-1].lower()
     if row is None or spec.choices_field not in row:
         return None
     choices = [str(c) for c in list(row[spec.choices_field])][: len(letters)]
     tokens = _tokens(sentence)
-    mentions = sorted(
-        (pos, letters[i])
-        for i, choice in enumerate(choices)
-        for pos in _option_positions(choice, tokens)
-    )
-    # An option contained in a longer option ("emit light" / "emits light") counts once.
-    if not mentions:
+    # Where an option is part of a longer one named at the same place ("house" / "haunted
+    # house"), the longer one counts.
+    longest: dict[int, tuple[int, str]] = {}
+    for i, choice in enumerate(choices):
+        size = len(_tokens(choice))
+        for pos in _option_positions(choice, tokens):
+            if pos not in longest or size > longest[pos][0]:
+                longest[pos] = (size, letters[i])
+    mentions = sorted((pos, letter) for pos, (_, letter) in longest.items())
+    named = {lab for _, lab in mentions}
+    if not mentions or len(named) >= 3:  # none, or an enumeration of the options
         return None
-    if len({lab for _, lab in mentions}) == 1:
+    if len(named) == 1:
         return mentions[0][1]
     cue = None
     for match in re.finditer(r"\b(?:is|are|would be|will be|be|choose|pick|select)\b|:", lowered):
