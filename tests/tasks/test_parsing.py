@@ -331,3 +331,16 @@ def test_teacher_gave_no_reason_vs_parser_missed_it() -> None:
     )
     assert _why_no_rationale("Yes.\nAnswer: neutral", "neutral", 3) == "no_rationale"
     assert "rationale_missed" in PARSE_STATUSES
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("A bank is where people keep their money safe.", "b"),  # "A" is an article
+        ("The options are sock, bank, tree or car; I cannot tell which.", None),  # a list
+        ("The correct answer is: (a) sock, (b) bank and (e) sky.", None),
+        ("Therefore, B is the correct answer.", "b"),
+    ],
+)
+def test_multiple_choice_articles_and_enumerations(text: str, label: str | None) -> None:
+    assert parse_answer(CQA, text, CQA_ROW, expect_rationale=False).label == label

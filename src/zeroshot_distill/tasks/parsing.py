@@ -459,6 +459,9 @@ def _label_from_span(spec: TaskSpec, span: str, row: Mapping[str, Any] | None) -
         return None
     if spec.kind == "numeric":
         return _number_in(span, first=True)
+    first = re.split(r"(?<=[.!?])\s|\n", span, maxsplit=1)[0]
+    if spec.kind == "multiple_choice" and len(set(re.findall(r"\(([a-z])\)", first.lower()))) >= 3:
+        return None  # "(a) x, (b) y and (e) z": a list of options, not an answer
     candidates = []
     clause = re.split(r"[,;.!?\n]|\s[-–—]\s|\bbecause\b|\bsince\b", span, maxsplit=1)[0].strip()
     clause = clause.strip("*_`\"'“”‘’[]{}").strip()
@@ -469,7 +472,6 @@ def _label_from_span(spec: TaskSpec, span: str, row: Mapping[str, Any] | None) -
         label = spec.normalize_label(candidate, row)
         if label is not None and spec.is_valid_label(label):
             return label
-    first = re.split(r"(?<=[.!?])\s|\n", span, maxsplit=1)[0]
     return _label_in_sentence(spec, first, row)
 
 
