@@ -478,7 +478,13 @@ def _label_from_span(spec: TaskSpec, span: str, row: Mapping[str, Any] | None) -
 def _label_in_sentence(spec: TaskSpec, sentence: str, row: Mapping[str, Any] | None) -> str | None:
     """The label a free sentence states, or ``None`` (none, or a list of several)."""
     if spec.kind == "numeric":
-        return _number_in(sentence, first=False)
+        # a computation states its result last ("10 - 3 = 7"); a plain clause its answer
+        # first ("you can buy 4 packs with 104 dollars")
+        if "=" in re.sub(r"<<[^<>]*>>", " ", sentence):
+            return _number_in(sentence, first=False)
+        # the main clause is the last one ("after 45 days of harvest, they will have 1080")
+        clauses = [c for c in re.split(r",\s+(?!\d{3}\b)", sentence) if _NUMBER_WORDS.search(c)]
+        return _number_in(clauses[-1], first=True) if clauses else None
     if spec.kind == "multiple_choice":
         return _choice_in_sentence(spec, sentence, row)
     return _class_in_sentence(spec, sentence)
@@ -680,7 +686,7 @@ def _number_in(text: str, *, first: bool) -> str | None:
     if not values:
         return None
     if first:
-        # "42 = 6 * 7" / "6 * 7 = 42": on an answer line, the value before any "=" wins
+        # "6 * 7 = 42" on an answer line: the result after the "=" wins
         segment = re.split(r"=", text, maxsplit=1)
         if len(segment) == 2 and _EXPRESSION.search(segment[0]):
             head = _number_in(segment[0], first=False)
