@@ -487,3 +487,14 @@ def test_json_style_templates_are_scored_with_the_schema() -> None:
     assert all(f["type"] == "json_schema" for f in structured)
     enum = structured[0]["json_schema"]["schema"]["properties"]["answer"]["enum"]
     assert enum == ["positive", "negative"]
+
+
+def test_parse_shares_per_step_reach_the_mlflow_metrics() -> None:
+    from zeroshot_distill.optimization.report import search_metrics
+
+    result, _, _ = _search(n_steps=1)
+    metrics = search_metrics(result.history(), Objective(), alarm_share=0.1)
+    steps = {m["step"]: m["value"] for m in metrics["no_rationale_share"]}
+    assert steps[0] == pytest.approx(10 / 30)  # seeds explain 9 + 1 + 10 of 30 answers
+    assert {m["step"]: m["value"] for m in metrics["parse_alarm"]}[0] == 1.0
+    assert all(m["value"] == 0.0 for m in metrics["no_label_share"])

@@ -13,7 +13,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from zeroshot_distill.optimization import (
-    Objective,
     PromptOptimizationError,
     PromptOptimizationParams,
     ScoringSet,
@@ -200,8 +199,8 @@ def summarize_search(
     history: pd.DataFrame, params: Mapping[str, Any], summary: Mapping[str, Any]
 ) -> dict[str, Any]:
     """MLflow metrics: per-step best/mean score and the search's final scores and cost."""
-    objective: Objective = PromptOptimizationParams.from_params(params).objective
-    return search_metrics(history, objective, summary)
+    config = PromptOptimizationParams.from_params(params)
+    return search_metrics(history, config.objective, summary, config.alarm_share)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
