@@ -246,6 +246,13 @@ def test_label_only_and_rationalize_modes() -> None:
     assert parse_answer(NLI, "Ok.", given_label="neutral").status == "no_rationale"
 
 
+def test_reasoning_tags_of_local_models() -> None:
+    parsed = parse_answer(
+        CQA, "<think>People keep savings in banks.</think>\nThe answer is B.", CQA_ROW
+    )
+    assert (parsed.label, parsed.rationale) == ("b", "People keep savings in banks.")
+
+
 def test_clean_rationale() -> None:
     assert clean_rationale("Reasonings: **The man**   plays\n guitar. So,") == (
         "The man plays guitar."

@@ -759,6 +759,7 @@ def clean_rationale(text: str | None, min_words: int = DEFAULT_MIN_RATIONALE_WOR
     if text is None:
         return None
     cleaned = text.replace("**", "").replace("__", "")
+    cleaned = re.sub(r"</?(?:think|thinking|reasoning|answer|rationale)>", " ", cleaned, flags=re.I)
     cleaned = re.sub(r"^[\s.,;:!?)\]-]+", "", cleaned)  # left over where the answer was cut
     cleaned = _LEADING_MARKER.sub("", cleaned.strip())
     cleaned = re.sub(r"^(?:because|since|as)\s+", "", cleaned, flags=re.I)
