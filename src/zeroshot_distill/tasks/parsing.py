@@ -293,6 +293,9 @@ _SPAN_END = re.compile(
     r"(?<!\d)[.!?](?:\s|$)|\.(?=\s|$)|\n|\s(?:because|since|as|as it|given that)\s|"
     r",\s*(?:which|as|because|since)\s|\s[-–—]\s"
 )
+_REASON_IN_SENTENCE = re.compile(
+    r"\b(?:because|since|as|given that|due to)\b|\(|\s[-–—]\s|:\s", re.I
+)
 _CONCLUSION = re.compile(
     r"^\W*(?:so|therefore|thus|hence|overall|consequently|in conclusion|in summary|"
     r"to conclude|to summarize|as a result|conclusion|ultimately)\b",
@@ -448,7 +451,12 @@ def _parse_unmarked(
     start, end = bounds[index]
     sentence = text[start:end]
     words = len(_QUOTED.sub("Q", sentence).split())
-    rest = _remove_regions(text, [(start, end)]) if words <= _SHORT_ANSWER_WORDS else text
+    rest = text
+    if words <= _SHORT_ANSWER_WORDS:
+        # drop the answer sentence, but keep a reason it gives ("…, since …", "… (the …)")
+        reason = _REASON_IN_SENTENCE.search(sentence)
+        cut_end = start + reason.start() if reason else end
+        rest = _remove_regions(text, [(start, cut_end)])
     return label, clean_rationale(rest, min_words), sentence.strip()
 
 
