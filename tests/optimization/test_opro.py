@@ -397,3 +397,104 @@ def test_seed_templates_by_name_then_kind() -> None:
     assert by_kind.seeds_for(SPEC) == ["b {text}"]
     with pytest.raises(PromptOptimizationError, match=r"no templates for task 'toy'"):
         PromptOptimizationParams.from_params({"seed_templates": {"nli": ["x"]}}).seeds_for(SPEC)
+
+
+def test_parse_alarm_after_a_step_tells_the_parser_from_the_teacher(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A parser that reports rationale_missed: the step warns, the history counts it."""
+
+    def parse(spec: TaskSpec, result: ChatResult, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        label, explained = _parse(spec, result, row)
+        return label, explained, "ok" if explained else "rationale_missed"
+
+    io = TaskIO(validate=_validate, render=_render, parse=parse)
+    with caplog.at_level("WARNING"):
+        result = run_search(
+            SEEDS,
+            ScoringSet(rows=ROWS),
+            SPEC,
+            scripted_optimizer(SCRIPT),
+            FakeTeacher(toy_answer),
+            Objective(),
+            SearchSettings(n_steps=0, progress=False, alarm_share=0.1),
+            io,
+        )
+    warnings = [r.getMessage() for r in caplog.records if "PARSE ALARM" in r.getMessage()]
+    assert len(warnings) == 1 and "OPRO step 0" in warnings[0]
+    assert "parser missed rationale" in warnings[0]
+    history = result.history()
+    assert history["n_rationale_missed"].tolist() == [1, 9, 0]
+    assert history["n_no_rationale"].sum() == 0
+
+
+def test_default_parser_statuses_reach_the_history() -> None:
+    result, _, _ = _search(n_steps=0)
+    history = result.history()
+    # the toy parser returns (label, explained): unexplained answers count as no_rationale
+    assert history["n_no_rationale"].tolist() == [1, 9, 0]
+    assert history["n_no_label"].sum() == 0
+
+
+def test_a_rationalization_template_is_rejected() -> None:
+    from zeroshot_distill.optimization.opro import template_problem
+
+    nli = TaskSpec.from_params(
+        {
+            "name": "nli",
+            "kind": "classification",
+            "description": "NLI",
+            "input_fields": ["premise", "hypothesis"],
+            "labels": ["entailment", "neutral", "contradiction"],
+        }
+    )
+    reason = template_problem(
+        "{premise} Why is the hypothesis '{hypothesis}' an 'entailment'?",
+        nli,
+        lambda t, s: None,
+        max_chars=500,
+    )
+    assert reason is not None and reason.startswith("gives_label_away")
+
+
+def test_json_style_templates_are_scored_with_the_schema() -> None:
+    seen: list[Any] = []
+
+    class Recorder(FakeTeacher):
+        def complete(
+            self, requests: Sequence[ChatRequest], *, stage: str, progress: bool = True
+        ) -> list[ChatResult]:
+            seen.extend(r.response_format for r in requests)
+            return super().complete(requests, stage=stage, progress=progress)
+
+    io = TaskIO.default()
+    io = TaskIO(
+        validate=_validate, render=_render, parse=_parse, response_format=io.response_format
+    )
+    seeds = [SEEDS[0], SEEDS[1] + ' Reply with a JSON object: {{"rationale": "…", "answer": "…"}}']
+    run_search(
+        seeds,
+        ScoringSet(rows=ROWS),
+        SPEC,
+        scripted_optimizer(SCRIPT),
+        Recorder(toy_answer),
+        Objective(),
+        SearchSettings(n_steps=0, progress=False),
+        io,
+    )
+    plain, structured = seen[:N], seen[N:]
+    assert all(f is None for f in plain)
+    assert all(f["type"] == "json_schema" for f in structured)
+    enum = structured[0]["json_schema"]["schema"]["properties"]["answer"]["enum"]
+    assert enum == ["positive", "negative"]
+
+
+def test_parse_shares_per_step_reach_the_mlflow_metrics() -> None:
+    from zeroshot_distill.optimization.report import search_metrics
+
+    result, _, _ = _search(n_steps=1)
+    metrics = search_metrics(result.history(), Objective(), alarm_share=0.1)
+    steps = {m["step"]: m["value"] for m in metrics["no_rationale_share"]}
+    assert steps[0] == pytest.approx(10 / 30)  # seeds explain 9 + 1 + 10 of 30 answers
+    assert {m["step"]: m["value"] for m in metrics["parse_alarm"]}[0] == 1.0
+    assert all(m["value"] == 0.0 for m in metrics["no_label_share"])

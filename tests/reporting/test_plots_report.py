@@ -107,3 +107,28 @@ def test_report_names_a_simulated_teacher_loudly() -> None:
     assert md.count(SIMULATED_BANNER) == 2  # top and bottom
     page = markdown_to_html(md, {}, title="r")
     assert "SIMULATED TEACHER" in page and "<blockquote>" in page
+
+
+def test_annotation_quality_section_raises_the_alarm_with_raw_answers() -> None:
+    from zeroshot_distill.reporting.summary import annotation_summary
+
+    annotations = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(10)],
+            "teacher_label": ["neutral"] * 10,
+            "rationale": [None] * 8 + ["a reason here"] * 2,
+            "raw_response": [f"long answer {i} " + "word " * 20 for i in range(10)],
+            "parse_status": ["rationale_missed"] * 8 + ["ok"] * 2,
+            "prompt_kind": ["full"] * 10,
+        }
+    )
+    summary = _summary(simulated=False)
+    summary["annotation"] = annotation_summary(annotations)
+    md = render_markdown_report(summary)
+    section = md.split("## Annotation quality", 1)[1]
+    assert "PARSE ALARM" in section and "parser missed rationale" in section
+    assert section.count("Raw answer ") == 3 and "long answer 0" in section
+    clean = annotations.assign(parse_status="ok", rationale="a reason here")
+    summary["annotation"] = annotation_summary(clean)
+    md = render_markdown_report(summary)
+    assert "## Annotation quality" in md and "PARSE ALARM" not in md

@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 
 from tests.teachers.helpers import CQA_TASK, NLI_TASK, SVAMP_TASK, spec
-from zeroshot_distill.tasks.parsing import clean_rationale, parse_answer
+from zeroshot_distill.tasks.parsing import (
+    PARSE_STATUSES,
+    _why_no_rationale,
+    clean_rationale,
+    evaluate_arithmetic,
+    parse_answer,
+)
 
 NLI = spec(NLI_TASK)
 CQA = spec(CQA_TASK)
@@ -240,6 +246,13 @@ def test_label_only_and_rationalize_modes() -> None:
     assert parse_answer(NLI, "Ok.", given_label="neutral").status == "no_rationale"
 
 
+def test_reasoning_tags_of_local_models() -> None:
+    parsed = parse_answer(
+        CQA, "<think>People keep savings in banks.</think>\nThe answer is B.", CQA_ROW
+    )
+    assert (parsed.label, parsed.rationale) == ("b", "People keep savings in banks.")
+
+
 def test_clean_rationale() -> None:
     assert clean_rationale("Reasonings: **The man**   plays\n guitar. So,") == (
         "The man plays guitar."
@@ -249,3 +262,92 @@ def test_clean_rationale() -> None:
     )
     assert clean_rationale("Too short", 3) is None
     assert clean_rationale(None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Each child gets 12 / 6 cookies. The answer is (12 / 6).", "2"),
+        ("9 + 11 = <<9+11=20>>20 pages. Answer: \\boxed{20}.", "20"),
+        ("The total is 1,250 dollars.\n**Final Answer:** $1,250", "1250"),
+        ("It fell 8 degrees from 5, 5 - 8 = -3.\nAnswer: -3 degrees", "-3"),
+        ("She ate three quarters.\nThe final answer is \\frac{3}{4}.", "0.75"),
+        ("He has 3/4 of a pizza left.\nAnswer: 3/4", "0.75"),
+        ("So the answer is $\\boxed{7}$.", "7"),
+        ("The answer is 6 * 7 = 42 apples.", "42"),
+        ("Answer: 45\n\nCheck: 45 + 103 = 148.", "45"),
+        ("Final answer: 2^3", "8"),
+    ],
+)
+def test_numeric_expressions_units_and_notation(text: str, label: str) -> None:
+    assert parse_answer(SVAMP, text, expect_rationale=False).label == label
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [("(12 / 6)", 2.0), ("$1,200", 1200.0), ("3 × 4", 12.0), ("-(2 + 3)", -5.0), ("2^10", 1024.0)],
+)
+def test_evaluate_arithmetic(expression: str, value: float) -> None:
+    assert evaluate_arithmetic(expression) == value
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["__import__('os')", "1 / 0", "9 ** 9 ** 9", "abs(-3)", "x + 1", "1, 2", "[1][0]", ""],
+)
+def test_evaluate_arithmetic_refuses_everything_else(expression: str) -> None:
+    assert evaluate_arithmetic(expression) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ('The claim "Sam lived in Northern California" is true.', "entailment"),
+        ('The claim "it is true that he sleeps" is false.', "contradiction"),
+        ("We cannot say whether the claim is true, false, or inconclusive.", None),
+        ("Based on the premise, it is inconclusive whether he is a doctor.", "neutral"),
+        ("The hypothesis is not entailed by the premise, it is simply inconclusive.", "neutral"),
+        ("Yes, we can determine it: the claim is false.", "contradiction"),
+        ("False - the premise says the opposite about the shop.", "contradiction"),
+    ],
+)
+def test_verbalizers_wherever_the_answer_puts_them(text: str, label: str | None) -> None:
+    assert parse_answer(NLI, text, expect_rationale=False).label == label
+
+
+def test_the_final_answer_wins_over_an_earlier_mention() -> None:
+    parsed = parse_answer(
+        CQA,
+        "The answer must be somewhere safe, like a bank vault.\nThe answer is (b) bank.",
+        CQA_ROW,
+    )
+    assert parsed.label == "b"
+    assert parsed.rationale == "The answer must be somewhere safe, like a bank vault."
+
+
+def test_teacher_gave_no_reason_vs_parser_missed_it() -> None:
+    assert parse_answer(NLI, "Answer: neutral").status == "no_rationale"
+    # JSON with the reason under an unknown key, or around the object: still found.
+    parsed = parse_answer(NLI, '{"answer": "neutral", "why": "Nothing says if he is tall."}')
+    assert (parsed.status, parsed.rationale) == ("ok", "Nothing says if he is tall.")
+    parsed = parse_answer(NLI, 'Nothing says if he is tall.\n```json\n{"label": "neutral"}\n```')
+    assert (parsed.status, parsed.rationale) == ("ok", "Nothing says if he is tall.")
+    # Plenty of text besides the answer, yet no rationale: the parser's fault.
+    assert _why_no_rationale("Answer: neutral\n" + "word " * 40, "neutral", 3) == (
+        "rationale_missed"
+    )
+    assert _why_no_rationale("Yes.\nAnswer: neutral", "neutral", 3) == "no_rationale"
+    assert "rationale_missed" in PARSE_STATUSES
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("A bank is where people keep their money safe.", "b"),  # "A" is an article
+        ("The options are sock, bank, tree or car; I cannot tell which.", None),  # a list
+        ("The correct answer is: (a) sock, (b) bank and (e) sky.", None),
+        ("Therefore, B is the correct answer.", "b"),
+    ],
+)
+def test_multiple_choice_articles_and_enumerations(text: str, label: str | None) -> None:
+    assert parse_answer(CQA, text, CQA_ROW, expect_rationale=False).label == label

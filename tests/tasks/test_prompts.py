@@ -114,3 +114,38 @@ def test_label_only_variant_drops_requests_to_explain() -> None:
     assert "with no explanation" in variant
     assert "<entailment | neutral | contradiction>" in variant
     assert json_variant(template, NLI).count("{{") == 1
+
+
+@pytest.mark.parametrize(
+    ("prompt", "asks"),
+    [
+        ("Premise: {premise}\nHypothesis: {hypothesis}\nExplain briefly, then answer.", True),
+        ("Is the claim true, false or inconclusive? Provide a brief justification.", True),
+        ("{question}\n\nGo step by step, but clearly state your final answer.", True),
+        ("Why does the hypothesis follow? {premise} {hypothesis}", True),
+        ("Is the claim true, false, or inconclusive? Answer without an explanation.", False),
+        ("{question}\n\nAnswer with one sentence.", False),
+        ("Reply with the label only, no reasoning.", False),
+    ],
+)
+def test_asks_for_reason(prompt: str, asks: bool) -> None:
+    from zeroshot_distill.tasks.prompts import asks_for_reason
+
+    assert asks_for_reason(prompt) is asks
+
+
+@pytest.mark.parametrize(
+    ("prompt", "label"),
+    [
+        ("Premise: {premise}\nWhy is the hypothesis 'entailment'? {hypothesis}", "entailment"),
+        ('Explain why the claim "{hypothesis}" is "false".', "contradiction"),
+        ("Why is it entailment, neutral or contradiction? {premise} {hypothesis}", None),
+        ('Is it "true", "false" or "inconclusive"? Explain why. {premise}', None),
+        ("Label the pair 'entailment' if it follows. {premise} {hypothesis}", None),
+    ],
+)
+def test_gives_label_away(prompt: str, label: str | None) -> None:
+    from zeroshot_distill.tasks.prompts import gives_label_away
+
+    assert gives_label_away(prompt, NLI) == label
+    assert gives_label_away(prompt, CQA) is None

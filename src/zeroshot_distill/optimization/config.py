@@ -34,6 +34,8 @@ class PromptOptimizationParams(BaseModel):
     optimizer: dict[str, Any] | None = None
     scorer: dict[str, Any] | None = None
     progress: bool = True
+    # Warn (PARSE ALARM) after a step whose answers lack a label / rationale above this share.
+    alarm_share: float = Field(default=0.1, ge=0.0, le=1.0)
 
     @field_validator("objective", mode="before")
     @classmethod
@@ -75,6 +77,7 @@ class PromptOptimizationParams(BaseModel):
             max_template_chars=self.max_template_chars,
             seed=int(seed),
             progress=self.progress,
+            alarm_share=self.alarm_share,
         )
 
     def seeds_for(self, spec: TaskSpec) -> list[str]:

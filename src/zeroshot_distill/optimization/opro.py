@@ -25,6 +25,13 @@ from tqdm.auto import tqdm
 
 from zeroshot_distill.optimization.objectives import Objective
 from zeroshot_distill.tasks import TaskSpec, canonical_number
+from zeroshot_distill.tasks.parse_quality import (
+    DEFAULT_ALARM_SHARE,
+    ParseQuality,
+    alarm_message,
+    assess_parse_quality,
+)
+from zeroshot_distill.tasks.prompts import gives_label_away
 from zeroshot_distill.teachers.base import (
     BudgetExceededError,
     ChatRequest,
@@ -37,6 +44,7 @@ logger = logging.getLogger(__name__)
 OPTIMIZER_STAGE = "prompt_optimization.optimizer"
 SCORER_STAGE = "prompt_optimization.scorer"
 
+_ASKS_FOR_JSON = re.compile(r"\bJSON\b")
 _PRT_BLOCK = re.compile(r"<PRT>(.*?)</PRT>", flags=re.S | re.I)
 _NOT_WORD = re.compile(r"[^\w\s]")
 _SPACES = re.compile(r"\s+")
@@ -69,6 +77,9 @@ HISTORY_COLUMNS = [
     "optimizer_completion_tokens",
     "optimizer_cost_usd",
     "simulated",
+    "n_no_label",
+    "n_no_rationale",
+    "n_rationale_missed",
 ]
 
 
@@ -103,6 +114,10 @@ class Candidate:
     optimizer_completion_tokens: int = 0
     optimizer_cost_usd: float = 0.0
     simulated: bool = False
+    # Why answers lacked a label / a rationale: the teacher gave none, or the parser missed it.
+    n_no_label: int = 0
+    n_no_rationale: int = 0
+    n_rationale_missed: int = 0
 
     @property
     def scored(self) -> bool:
@@ -137,6 +152,12 @@ def template_problem(
         validate(template, spec)
     except (ValueError, KeyError, IndexError) as err:
         return f"invalid_placeholders: {err}"
+    given = gives_label_away(template, spec)
+    if given is not None:
+        return (
+            f"gives_label_away: the template names the label {given!r} and asks why; a "
+            "rationalization prompt says nothing about the teacher's accuracy"
+        )
     return None
 
 
@@ -263,13 +284,20 @@ class TaskIO:
 
     validate: Callable[[str, TaskSpec], None]
     render: Callable[[str, TaskSpec, Mapping[str, Any]], list[dict[str, str]]]
-    parse: Callable[[TaskSpec, ChatResult, Mapping[str, Any]], tuple[str | None, bool]]
+    # (label, explained) or (label, explained, parse status)
+    parse: Callable[[TaskSpec, ChatResult, Mapping[str, Any]], tuple[Any, ...]]
+    # The structured-output format a template's answers are requested in (None: free text)
+    response_format: Callable[[str, TaskSpec], Mapping[str, Any] | None] | None = None
 
     @classmethod
     def default(cls) -> TaskIO:
         """Use the project's prompt templates and answer parser."""
         from zeroshot_distill.tasks.parsing import parse_answer
-        from zeroshot_distill.tasks.prompts import render_prompt, validate_template
+        from zeroshot_distill.tasks.prompts import (
+            json_response_format,
+            render_prompt,
+            validate_template,
+        )
 
         def validate(template: str, spec: TaskSpec) -> None:
             validate_template(template, spec)
@@ -279,7 +307,7 @@ class TaskIO:
 
         def parse(
             spec: TaskSpec, result: ChatResult, row: Mapping[str, Any]
-        ) -> tuple[str | None, bool]:
+        ) -> tuple[str | None, bool, str]:
             parsed = parse_answer(
                 spec,
                 result.text,
@@ -288,9 +316,14 @@ class TaskIO:
                 finish_reason=(result.extra or {}).get("finish_reason"),
             )
             explained = parsed.status == "ok" and bool((parsed.rationale or "").strip())
-            return parsed.label, explained
+            return parsed.label, explained, parsed.status
 
-        return cls(validate=validate, render=render, parse=parse)
+        def response_format(template: str, spec: TaskSpec) -> Mapping[str, Any] | None:
+            # A template in the JSON style is scored with the strict schema it will be
+            # annotated with, so OPRO can search templates of either style.
+            return json_response_format(spec) if _ASKS_FOR_JSON.search(template) else None
+
+        return cls(validate=validate, render=render, parse=parse, response_format=response_format)
 
 
 def score_templates(
@@ -304,14 +337,22 @@ def score_templates(
     temperature: float,
     max_tokens: int | None,
     progress: bool = False,
-) -> None:
+    alarm_share: float = DEFAULT_ALARM_SHARE,
+) -> ParseQuality | None:
     """Score every candidate on the whole scoring subset, in one batch, and fill its fields.
 
-    Raises :class:`BudgetExceededError` from the scorer untouched; what was answered before
-    is in the teacher's cache.
+    Returns the parse quality of the whole batch (``None`` for an empty batch). Raises
+    :class:`BudgetExceededError` from the scorer untouched; what was answered before is in
+    the teacher's cache.
     """
     if not candidates:
-        return
+        return None
+    formats = {
+        cand.template_id: (
+            task_io.response_format(str(cand.template), spec) if task_io.response_format else None
+        )
+        for cand in candidates
+    }
     requests = [
         ChatRequest(
             key=f"{cand.template_id}/{row['id']}",
@@ -319,6 +360,7 @@ def score_templates(
             example=row,
             temperature=temperature,
             max_tokens=max_tokens,
+            response_format=formats[cand.template_id],
         )
         for cand in candidates
         for row in scoring.rows
@@ -327,10 +369,18 @@ def score_templates(
     if len(results) != len(requests):
         raise RuntimeError(f"scorer answered {len(results)} of {len(requests)} requests")
     n = len(scoring.rows)
+    statuses: list[str] = []
     for i, cand in enumerate(candidates):
         chunk = results[i * n : (i + 1) * n]
         for row, result in zip(scoring.rows, chunk, strict=True):
-            label, explained = task_io.parse(spec, result, row)
+            label, explained, *rest = task_io.parse(spec, result, row)
+            status = str(rest[0]) if rest else ("ok" if explained else "no_rationale")
+            if label is None and not rest:
+                status = "no_label"
+            statuses.append(status)
+            cand.n_no_label += int(status == "no_label")
+            cand.n_no_rationale += int(status == "no_rationale")
+            cand.n_rationale_missed += int(status == "rationale_missed")
             cand.n_correct += int(label is not None and label == _gold(spec, row["gold_label"]))
             cand.n_explained += int(explained)
             cand.n_failed += int(result.status != "ok")
@@ -345,6 +395,7 @@ def score_templates(
         cand.score = objective.score(cand.accuracy, cand.explanation_rate)
         cand.meets_objective = objective.feasible(cand.explanation_rate)
         cand.status = SCORED
+    return assess_parse_quality(statuses, [r.text for r in results], alarm_share=alarm_share)
 
 
 # ------------------------------------------------------------------------------- the search
@@ -364,6 +415,7 @@ class SearchSettings:
     max_template_chars: int = 2000
     seed: int = 0
     progress: bool = True
+    alarm_share: float = DEFAULT_ALARM_SHARE
 
 
 @dataclass
@@ -517,8 +569,8 @@ def run_search(
         )
     candidates: list[Candidate] = list(seed_candidates)
 
-    def _score(batch: Sequence[Candidate]) -> None:
-        score_templates(
+    def _score(batch: Sequence[Candidate], step: int) -> None:
+        quality = score_templates(
             batch,
             scoring,
             spec,
@@ -527,10 +579,13 @@ def run_search(
             task_io,
             temperature=settings.scorer_temperature,
             max_tokens=settings.scorer_max_tokens,
+            alarm_share=settings.alarm_share,
         )
+        if quality is not None and quality.alarm:
+            logger.warning(alarm_message(quality, f"OPRO step {step}"))
 
     try:
-        _score(to_score)
+        _score(to_score, 0)
     except BudgetExceededError as err:
         return _stopped_by_budget(candidates, err, steps_run=0)
     best = best_candidate(candidates, objective)
@@ -560,7 +615,7 @@ def run_search(
         candidates.extend(proposals)
         batch = _screen(proposals, seen, spec, task_io, settings)
         try:
-            _score(batch)
+            _score(batch, step)
         except BudgetExceededError as err:
             bar.close()
             return _stopped_by_budget(candidates, err, steps_run=step)

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from zeroshot_distill.optimization.objectives import Objective
 from zeroshot_distill.optimization.opro import SCORED, PromptOptimizationError
+from zeroshot_distill.tasks.parse_quality import DEFAULT_ALARM_SHARE
 
 
 def scored_rows(history: pd.DataFrame) -> pd.DataFrame:
@@ -111,8 +112,41 @@ def progression_figure(history: pd.DataFrame, objective: Objective) -> Figure:
     return fig
 
 
+def parse_share_history(
+    history: pd.DataFrame, alarm_share: float = DEFAULT_ALARM_SHARE
+) -> dict[str, list[dict[str, float]]]:
+    """Per step: the share of scored answers without a label, without a rationale (teacher
+    gave none / parser missed it) and whether that raised a PARSE ALARM."""
+    if "n_no_label" not in history.columns:
+        return {}
+    scored = history[history["status"] == SCORED]
+    out: dict[str, list[dict[str, float]]] = {
+        "no_label_share": [],
+        "no_rationale_share": [],
+        "rationale_missed_share": [],
+        "parse_alarm": [],
+    }
+    for step, rows in scored.groupby("step"):
+        n = float(rows["n_scored"].sum())
+        if not n:
+            continue
+        no_label = float(rows["n_no_label"].sum()) / n
+        lacking = float(rows["n_no_rationale"].sum() + rows["n_rationale_missed"].sum()) / n
+        out["no_label_share"].append({"step": int(step), "value": no_label})
+        out["no_rationale_share"].append({"step": int(step), "value": lacking})
+        out["rationale_missed_share"].append(
+            {"step": int(step), "value": float(rows["n_rationale_missed"].sum()) / n}
+        )
+        alarm = float(no_label > alarm_share or lacking > alarm_share)
+        out["parse_alarm"].append({"step": int(step), "value": alarm})
+    return out
+
+
 def search_metrics(
-    history: pd.DataFrame, objective: Objective, summary: Mapping[str, Any] | None = None
+    history: pd.DataFrame,
+    objective: Objective,
+    summary: Mapping[str, Any] | None = None,
+    alarm_share: float = DEFAULT_ALARM_SHARE,
 ) -> dict[str, Any]:
     """Metrics for ``MlflowMetricsHistoryDataset``: per-step histories and final values."""
     table = progression(history, objective)
@@ -129,6 +163,7 @@ def search_metrics(
             if not math.isnan(v)
         ],
     }
+    metrics.update(parse_share_history(history, alarm_share))
     prompt_tokens = int(history["prompt_tokens"].sum() + history["optimizer_prompt_tokens"].sum())
     completion_tokens = int(
         history["completion_tokens"].sum() + history["optimizer_completion_tokens"].sum()

@@ -450,6 +450,31 @@ def _task_data(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def annotation_quality_section(summary: Mapping[str, Any]) -> list[str]:
+    """How well the teacher's answers were read: parse-status counts and, above the alarm
+    share, a warning with its likely cause (teacher gave no reason / parser missed it) and
+    three raw answers."""
+    quality = (summary.get("annotation") or {}).get("parse_quality") or {}
+    if not quality or not quality.get("n"):
+        return []
+    counts = ", ".join(f"{_code(k)} {fmt_num(v)}" for k, v in sorted(quality["counts"].items()))
+    lines = [
+        "## Annotation quality",
+        "",
+        f"{fmt_num(quality['n'])} teacher answers: {counts}. No label: "
+        f"{fmt_pct(quality.get('no_label_share'))}; no rationale where one was asked for: "
+        f"{fmt_pct(quality.get('no_rationale_share'))} (alarm above "
+        f"{fmt_pct(quality.get('alarm_share'))}).",
+        "",
+    ]
+    if quality.get("alarm"):
+        cause = str(quality.get("cause", "")).replace("_", " ")
+        lines += [f"> **PARSE ALARM**: {cause}. {quality.get('advice', '')}.", ""]
+        for i, text in enumerate(quality.get("examples") or [], 1):
+            lines += [f"Raw answer {i}:", "", _fenced(str(text)), ""]
+    return lines
+
+
 def _teacher_prompt(summary: Mapping[str, Any]) -> list[str]:
     run = summary.get("run") or {}
     prompt = summary.get("prompt")
@@ -597,6 +622,7 @@ def render_markdown_report(
     lines += _per_class(summary)
     lines += _cost_speed(summary)
     lines += _task_data(summary)
+    lines += annotation_quality_section(summary)
     lines += _teacher_prompt(summary)
     lines += _student(student)
     lines += _rationales(rationales)

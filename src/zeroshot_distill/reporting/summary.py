@@ -30,6 +30,11 @@ from zeroshot_distill.reporting.cost import (
     usd_per_million_calls,
 )
 from zeroshot_distill.reporting.metrics import agreement, classification_metrics, is_missing
+from zeroshot_distill.tasks.parse_quality import (
+    DEFAULT_ALARM_SHARE,
+    advice,
+    annotations_parse_quality,
+)
 
 
 def prediction_metrics(
@@ -70,7 +75,9 @@ def prediction_metrics(
 
 
 def annotation_summary(
-    annotations: pd.DataFrame, examples: pd.DataFrame | None = None
+    annotations: pd.DataFrame,
+    examples: pd.DataFrame | None = None,
+    alarm_share: float = DEFAULT_ALARM_SHARE,
 ) -> dict[str, Any]:
     """Teacher label quality on the annotated rows: parse statuses, explanation rate and
     accuracy against gold labels where ``examples`` has them (the train split is often
@@ -108,7 +115,19 @@ def annotation_summary(
             )
             result["accuracy_vs_gold"] = correct / len(joined)
             result["n_with_gold"] = len(joined)
+    result["parse_quality"] = annotation_parse_quality(annotations, alarm_share)
     return result
+
+
+def annotation_parse_quality(
+    annotations: pd.DataFrame, alarm_share: float = DEFAULT_ALARM_SHARE
+) -> dict[str, Any]:
+    """Parse-status shares, the alarm and its likely cause (see ``tasks.parse_quality``);
+    rows whose label the prompt gave (``rationalize``) are left out."""
+    if "parse_status" not in annotations.columns:
+        return {}
+    quality = annotations_parse_quality(annotations, alarm_share)
+    return {**quality.as_dict(), "advice": advice(quality)}
 
 
 def cost_summary(

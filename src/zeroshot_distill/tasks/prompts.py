@@ -9,8 +9,9 @@ Styles (``default_template(spec, style)``):
 
 - ``zero_shot``: the task, the input, "explain briefly, then ``Answer: <label>``" (the
   zero-shot chain-of-thought prompt the paper's OPRO starts from);
-- ``json``: the same, answered as ``{"rationale": …, "answer": …}`` (pair it with
-  ``response_format={"type": "json_object"}``: :data:`JSON_RESPONSE_FORMAT`);
+- ``json``: the same, answered as ``{"rationale": …, "answer": …}``; pair it with the strict
+  JSON schema of :func:`json_response_format` (the answer limited to the task's labels), or
+  with plain JSON mode (:data:`JSON_RESPONSE_FORMAT`) where a server has no schemas;
 - ``label_only``: the answer alone (fewer completion tokens, for rows that need no
   rationale); :func:`label_only_variant` turns any template, e.g. an optimized one, into this;
 - ``rationalize``: the correct label is given (``{label}``), the teacher only explains it.
@@ -38,6 +39,17 @@ LABEL_ONLY_INSTRUCTION = (
 _EXPLAIN_REQUEST = re.compile(
     r"\b(explain|explanation|justify|justification|reasoning|rationale|step[- ]by[- ]step|"
     r"think|why)\b",
+    re.I,
+)
+_REASON_REQUEST = re.compile(
+    r"\b(?:explain|explanation|explian|justify|justification|reasoning|reasonings|rationale|"
+    r"reason|reasons|step[- ]by[- ]step|think step|why|because|show your work|"
+    r"walk (?:me )?through)\b",
+    re.I,
+)
+_NO_REASON_REQUEST = re.compile(
+    r"\b(?:without|no|not|don'?t|do not|never|skip(?:ping)?)\W+(?:\w+\W+){0,3}?"
+    r"(?:explain|explanation|explanations|justification|justify|reasoning|reasons?)\b",
     re.I,
 )
 SYSTEM_PROMPT = "You are a careful annotator. Follow the requested answer format exactly."
@@ -208,6 +220,37 @@ def default_template(spec: TaskSpec, style: str = "zero_shot") -> str:
     )
 
 
+def asks_for_reason(prompt: str) -> bool:
+    """Whether a prompt (template or filled) asks the teacher to give a reason.
+
+    Decided from the wording: "explain", "justify", "why", "step by step", "reasoning" …
+    """
+    text = _NO_REASON_REQUEST.sub(" ", prompt.replace("\\n", "\n"))
+    return bool(_REASON_REQUEST.search(text))
+
+
+def gives_label_away(prompt: str, spec: TaskSpec) -> str | None:
+    """The label a rationalization prompt hands the teacher, or ``None``.
+
+    A prompt that quotes exactly one label (or one of its verbalizers) and asks *why* it
+    holds ("Why is the hypothesis 'entailment' …") is a rationalization prompt: its answers
+    explain a given label and say nothing about the teacher's accuracy.
+    """
+    if spec.kind != "classification" or not re.search(r"\bwhy\b", prompt, re.I):
+        return None
+    quoted = {
+        m.group(2).strip().lower()
+        for m in re.finditer(r"(['\"‘“])([^'\"’”\n]{1,40})(['\"’”])", prompt)
+    }
+    named = {spec.normalize_label(q) for q in quoted if q} - {None}
+    mentioned_all = all(
+        re.search(rf"\b{re.escape(label)}\b", prompt, re.I) for label in spec.labels or []
+    )
+    if len(named) == 1 and not mentioned_all:
+        return named.pop()
+    return None
+
+
 def label_only_instruction(spec: TaskSpec | None = None) -> str:
     """The label-only instruction, naming the task's answer format when ``spec`` is given."""
     if spec is None:
@@ -229,6 +272,34 @@ def label_only_variant(template: str, spec: TaskSpec | None = None) -> str:
             lines.append(" ".join(kept))
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).rstrip()
     return body + "\n\n" + label_only_instruction(spec)
+
+
+def json_response_format(spec: TaskSpec) -> dict[str, Any]:
+    """A strict JSON-schema ``response_format`` for :func:`json_variant` answers.
+
+    ``{"rationale": <string>, "answer": <one of the task's labels>}`` (a number for numeric
+    tasks): servers that honour it (OpenAI structured outputs, vLLM, Ollama) can only
+    answer with a valid label. Teachers send it as ``response_format`` or, for vLLM's
+    guided decoding, as ``guided_json`` (``teacher.structured_output_mode``).
+    """
+    answer: dict[str, Any] = (
+        {"type": "number"}
+        if spec.kind == "numeric"
+        else {"type": "string", "enum": list(spec.label_set or [])}
+    )
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": f"{spec.name}_annotation",
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "properties": {"rationale": {"type": "string"}, "answer": answer},
+                "required": ["rationale", "answer"],
+                "additionalProperties": False,
+            },
+        },
+    }
 
 
 def json_variant(template: str, spec: TaskSpec) -> str:

@@ -115,6 +115,12 @@ class TeacherConfig(_Strict):
     # Send ``response_format`` (JSON mode) when a request asks for it; false for servers
     # that reject it (the prompt still asks for JSON and the parser copes with free text).
     structured_output: bool = True
+    # How a JSON-schema request is sent: ``response_format`` (OpenAI structured outputs,
+    # recent vLLM and Ollama), ``guided_json`` in the body (vLLM guided decoding) or plain
+    # ``json_object`` mode. A server that refuses it gets the next weaker form, then none.
+    structured_output_mode: Literal["response_format", "guided_json", "json_object"] = (
+        "response_format"
+    )
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     # Endpoint and credentials (openai, openai_batch). The key itself is never a parameter.
     base_url: str | None = None

@@ -53,7 +53,41 @@ class MalformedResponseError(ValueError):
     """The endpoint answered 200 with a body that is not a usable chat completion."""
 
 
-def request_body(config: TeacherConfig, item: PreparedRequest, *, response_format: bool) -> dict:
+#: Structured-output levels, strongest first; a server that refuses one gets the next.
+STRUCTURED_LEVELS = ("requested", "json_object", "off")
+
+
+def structured_output_fields(
+    config: TeacherConfig, response_format: Mapping[str, Any] | None, level: str = "requested"
+) -> dict[str, Any]:
+    """The body fields that ask for structured output at ``level`` (none: ``{}``).
+
+    A JSON-schema ``response_format`` goes out as is, as vLLM's ``guided_json`` or as JSON
+    mode (``teacher.structured_output_mode``); ``json_object`` level sends JSON mode only.
+    """
+    if not response_format or level == "off":
+        return {}
+    is_schema = response_format.get("type") == "json_schema"
+    if level == "json_object" or (is_schema and config.structured_output_mode == "json_object"):
+        return {"response_format": {"type": "json_object"}}
+    if is_schema and config.structured_output_mode == "guided_json":
+        return {"guided_json": dict(response_format["json_schema"]["schema"])}
+    return {"response_format": dict(response_format)}
+
+
+def refuses_structured_output(err: Exception) -> bool:
+    """Whether a 400 answer names the structured-output fields."""
+    text = str(getattr(err, "message", "")) + " " + str(err)
+    return any(k in text for k in ("response_format", "json_schema", "guided_json"))
+
+
+def request_body(
+    config: TeacherConfig,
+    item: PreparedRequest,
+    *,
+    response_format: bool,
+    level: str = "requested",
+) -> dict:
     """The chat completion parameters for one request (shared with the batch backend)."""
     body: dict[str, Any] = {
         "model": config.model,
@@ -66,8 +100,8 @@ def request_body(config: TeacherConfig, item: PreparedRequest, *, response_forma
         body["top_p"] = item.top_p
     if item.seed is not None:
         body["seed"] = item.seed
-    if item.response_format and response_format:
-        body["response_format"] = item.response_format
+    if response_format:
+        body.update(structured_output_fields(config, item.response_format, level))
     return body
 
 
@@ -207,6 +241,7 @@ class OpenAIBackend:
         self._response_format_ok = config.structured_output
         self._reachable = False  # set once the endpoint has answered anything
         self.endpoint = public_url(config.base_url)
+        self._structured_level = 0 if config.structured_output else len(STRUCTURED_LEVELS) - 1
 
     def cache_material(self, request: ChatRequest) -> Mapping[str, Any] | None:
         """Server-specific parameters change answers: they are part of the key already."""
@@ -323,12 +358,7 @@ class OpenAIBackend:
         ) as err:
             raise fatal_error(err, self.config, self._api_key) from None
         except openai.BadRequestError as err:
-            if "response_format" in str(err) and self._response_format_ok and item.response_format:
-                logger.warning(
-                    "the endpoint rejects response_format (JSON mode); sending free-text "
-                    "requests from now on (set teacher.structured_output: false to skip this)"
-                )
-                self._response_format_ok = False
+            if self._downgrade_structured_output(err, item):
                 return await self._one(client, item)
             message = f"HTTP 400: {getattr(err, 'message', err)}"
             return self._error(item, started, message, kind="http_400")
@@ -366,16 +396,55 @@ class OpenAIBackend:
         )
         async for attempt in retrying:
             with attempt:
-                body = request_body(self.config, item, response_format=self._response_format_ok)
+                level = STRUCTURED_LEVELS[self._structured_level]
+                body = request_body(self.config, item, response_format=True, level=level)
                 body.update(self.config.extra_body)
                 # The client's documented low-level call: the same retries, back-off,
                 # Retry-After and timeouts as `chat.completions.create`, without its typed
                 # request transform and response models (most of its CPU per request).
-                completion = await client.post("/chat/completions", body=body, cast_to=object)
-                return result_from_completion(
+                try:
+                    completion = await client.post("/chat/completions", body=body, cast_to=object)
+                except openai.BadRequestError as err:
+                    err.structured_level = level  # type: ignore[attr-defined]
+                    raise
+                result = result_from_completion(
                     completion, item, self.model, time.perf_counter() - started
                 )
+                if item.response_format:
+                    result.extra["structured_output"] = level
+                    result.extra["structured_fallback"] = (
+                        level != "requested" and self.config.structured_output
+                    )
+                return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _downgrade_structured_output(self, err: Exception, item: PreparedRequest) -> bool:
+        """After a 400 that names the structured-output fields: the next weaker level for
+        this and every later request (``True``), else ``False`` (a real bad request)."""
+        last = len(STRUCTURED_LEVELS) - 1
+        if not item.response_format or not refuses_structured_output(err):
+            return False
+        used = getattr(err, "structured_level", STRUCTURED_LEVELS[self._structured_level])
+        if STRUCTURED_LEVELS.index(used) < self._structured_level:
+            return True  # another request already stepped down: retry at the new level
+        if self._structured_level >= last:
+            return False
+        refused = STRUCTURED_LEVELS[self._structured_level]
+        self._structured_level += 1
+        weaker = structured_output_fields(self.config, item.response_format, "json_object")
+        if self._structured_level == 1 and weaker == structured_output_fields(
+            self.config, item.response_format
+        ):
+            self._structured_level = last  # JSON mode itself was refused
+        self._response_format_ok = self._structured_level < last
+        logger.warning(
+            "the endpoint refuses structured output (%s level: %s); sending %s from now on "
+            "(teacher.structured_output_mode / structured_output: false skip this)",
+            refused,
+            redact(str(getattr(err, "message", err)), self._api_key),
+            "JSON mode" if self._response_format_ok else "free-text requests",
+        )
+        return True
 
     def _error(
         self, item: PreparedRequest, started: float, message: str, *, kind: str

@@ -19,7 +19,10 @@ Usage::
 
 API
   * ``StubServer(answer_fn=None, *, latency_s=0.0, faults=(), model="stub-model",
-    api_key=None, batch_polls=1)``: a context manager (``start()`` / ``stop()`` also work).
+    api_key=None, batch_polls=1, structured=("json_object", "json_schema", "guided_json"))``:
+    a context manager (``start()`` / ``stop()`` also work). A request whose
+    ``response_format`` type (or ``guided_json`` field) is not in ``structured`` gets a 400
+    that names ``response_format``, as servers without structured output answer.
     ``base_url`` is ``http://127.0.0.1:<port>/v1``.
   * ``answer_fn(body) -> str | StubReply``: the assistant's answer. A :class:`StubReply`
     sets ``finish_reason``, ``refusal`` or the token counts explicitly. The default answers
@@ -156,6 +159,10 @@ def _count_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4)
 
 
+#: Structured-output forms the stub accepts by default; pass ``structured=()`` to refuse all.
+STRUCTURED_KINDS = ("json_object", "json_schema", "guided_json")
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -263,6 +270,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         record.body = body
         record.prompt = last_user_message(body)
+        refused = stub._refused_structure(body)
+        if refused is not None:
+            record.status = 400
+            self._json(
+                400,
+                {
+                    "error": {
+                        "message": f"{refused} is not supported by this server (stub)",
+                        "type": "invalid_request_error",
+                        "param": refused.split(" ")[0],
+                    }
+                },
+            )
+            return
         fault, record.attempt = stub._pick_fault(body, record.prompt)
         record.fault = fault.kind if fault else None
         if stub.latency_s > 0:
@@ -312,8 +333,13 @@ class StubServer:
         batch_api: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        structured: Sequence[str] = STRUCTURED_KINDS,
     ) -> None:
         self.answer_fn = answer_fn or default_answer
+        unknown = set(structured) - set(STRUCTURED_KINDS)
+        if unknown:
+            raise ValueError(f"unknown structured kinds {sorted(unknown)}; use {STRUCTURED_KINDS}")
+        self.structured = tuple(structured)
         self.latency_s = float(latency_s)
         self.faults = list(faults)
         self.model = model
@@ -368,6 +394,15 @@ class StubServer:
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/v1``, for ``openai.OpenAI(base_url=…)``."""
         return f"http://{self._host}:{self.port}/v1"
+
+    def _refused_structure(self, body: Mapping[str, Any]) -> str | None:
+        """What structured-output field of ``body`` this server refuses (``None``: none)."""
+        fmt = body.get("response_format")
+        if isinstance(fmt, Mapping) and fmt.get("type") not in self.structured:
+            return f"response_format type {fmt.get('type')!r}"
+        if "guided_json" in body and "guided_json" not in self.structured:
+            return "guided_json"
+        return None
 
     # ------------------------------------------------------------------------------- the log
     def _log(self, record: StubRequest) -> None:

@@ -241,3 +241,39 @@ def test_dry_run_lists_the_largest_prompts_and_stops_oversized_ones(tmp_path: Pa
         with pytest.raises(N.AnnotationError, match=rf"1 annotation prompt.*id='{big}'"):
             N.estimate_annotation_cost(plan, examples, NLI_TASK, http, params)
         assert server.chat_requests() == []
+
+
+def test_an_unreadable_teacher_raises_a_parse_alarm(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Answers in a style the parser cannot read: the run finishes, but loudly."""
+
+    def mumbling(body: dict[str, Any]) -> str:
+        return f"Hard to say for {row_id(body)}; it depends on many things we do not know here."
+
+    examples = nli_examples(10)
+    with StubServer(mumbling, api_key=TEST_KEY) as server:
+        teacher = openai_config(server.base_url, tmp_path, max_retries=1)
+        with caplog.at_level("WARNING"):
+            annotations, metrics, _, _ = run_nodes(examples, teacher)
+    assert (annotations["parse_status"] == "no_label").all()
+    assert metrics["parse_alarm"] == 1.0 and metrics["no_label_share"] == 1.0
+    warning = next(r.getMessage() for r in caplog.records if "PARSE ALARM" in r.getMessage())
+    assert "no_label=10" in warning and "raw answer 3: Hard to say" in warning
+
+
+def test_a_clean_annotation_raises_no_alarm(tmp_path: Path) -> None:
+    with StubServer(nli_answer, api_key=TEST_KEY) as server:
+        teacher = openai_config(server.base_url, tmp_path, max_retries=1)
+        _, metrics, _, _ = run_nodes(nli_examples(6), teacher, {"alarm_share": 0.05})
+    assert metrics["parse_alarm"] == 0.0 and metrics["status_rationale_missed_rate"] == 0.0
+
+
+def test_json_annotation_falls_back_to_text_and_counts_it(tmp_path: Path) -> None:
+    examples = nli_examples(6)
+    with StubServer(nli_answer, api_key=TEST_KEY, structured=()) as server:
+        teacher = openai_config(server.base_url, tmp_path, max_retries=1)
+        annotations, metrics, _, plan = run_nodes(examples, teacher, {"output_format": "json"})
+    assert plan["response_format"].map(lambda f: f["type"]).eq("json_schema").all()
+    assert (annotations["parse_status"] == "ok").all()
+    assert metrics["structured_requests"] == 6 and metrics["structured_fallbacks"] == 6

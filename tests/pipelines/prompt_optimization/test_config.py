@@ -115,3 +115,14 @@ def test_metrics_are_logged_to_mlflow_with_the_prefix(tmp_path: Path) -> None:
     assert logged["prompt_optimization.cost_usd"] == pytest.approx(0.034)
     assert logged["prompt_optimization.prompt_tokens"] == 400
     assert logged["prompt_optimization.n_rejected"] == 1
+
+
+def test_explanation_advice_follows_the_parse_statuses() -> None:
+    from zeroshot_distill.pipelines.prompt_optimization.nodes import explanation_advice
+
+    parser = explanation_advice({"n_rationale_missed": 30, "n_no_rationale": 2, "n_no_label": 0})
+    assert "parser problem" in parser and "more steps will not help" in parser
+    teacher = explanation_advice({"n_rationale_missed": 1, "n_no_rationale": 30, "n_no_label": 0})
+    assert "ask for a reason" in teacher
+    labels = explanation_advice({"n_rationale_missed": 0, "n_no_rationale": 1, "n_no_label": 9})
+    assert "verbalizers" in labels

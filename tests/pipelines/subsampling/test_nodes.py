@@ -213,3 +213,25 @@ def test_no_usable_train_rows_is_a_clear_error():
     annotations = _annotations(examples).assign(teacher_label=None, parse_status="refused")
     with pytest.raises(ValueError, match=r"no usable train rows.*unparsed_label"):
         _run({"mode": "standard_distill"}, examples, annotations)
+
+
+def test_asking_for_more_rationales_than_exist_warns_and_records_the_achieved_rate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    examples = _examples()
+    annotations = _annotations(examples)
+    train_ids = annotations["split"] == "train"
+    # only 6 train answers keep a rationale
+    annotations.loc[train_ids & (annotations.index % 6 != 0), "rationale"] = None
+    params = {"mode": "step_by_step", "explanation_rate": 1.0}
+    pool = build_label_pool(examples, annotations, TASK, params)
+    with caplog.at_level("WARNING"):
+        training = subsample_training_set(pool, TASK, params, seed=0)
+    metrics = {k: v["value"] for k, v in subsampling_metrics(pool, training, params).items()}
+    train = training[training["split"] == "train"]
+    achieved = train["rationale_target"].notna().mean()
+    assert 0 < achieved < 0.3
+    assert metrics["explanation_rate_requested"] == 1.0
+    assert metrics["explanation_rate_achieved"] == pytest.approx(achieved)
+    warning = next(r.getMessage() for r in caplog.records if "asks for" in r.getMessage())
+    assert f"explanation rate {achieved:.2f}" in warning

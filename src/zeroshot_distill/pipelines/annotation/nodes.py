@@ -21,11 +21,16 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from zeroshot_distill.tasks.parsing import DEFAULT_MIN_RATIONALE_WORDS, parse_answer
+from zeroshot_distill.tasks.parse_quality import (
+    DEFAULT_ALARM_SHARE,
+    alarm_message,
+    annotations_parse_quality,
+)
+from zeroshot_distill.tasks.parsing import DEFAULT_MIN_RATIONALE_WORDS, PARSE_STATUSES, parse_answer
 from zeroshot_distill.tasks.prompts import (
-    JSON_RESPONSE_FORMAT,
     default_template,
     few_shot_cot_template,
+    json_response_format,
     json_variant,
     label_only_variant,
     render_prompt,
@@ -90,6 +95,8 @@ class AnnotationParams(BaseModel):
     temperature: float | None = Field(default=None, ge=0)
     rationalize_labeled: bool = False
     min_rationale_words: int = Field(default=DEFAULT_MIN_RATIONALE_WORDS, ge=0)
+    # Warn loudly (log, MLflow, report) above this share of no_label / no-rationale answers.
+    alarm_share: float = Field(default=DEFAULT_ALARM_SHARE, ge=0.0, le=1.0)
     progress: bool = True
 
     @field_validator("splits")
@@ -223,7 +230,7 @@ def plan_annotation(
         rows = rows.loc[sorted(order[: cfg.max_rows])]
     records = rows.to_dict("records")
     plan = []
-    response_format = JSON_RESPONSE_FORMAT if prompt.get("output_format") == "json" else None
+    response_format = json_response_format(spec) if prompt.get("output_format") == "json" else None
     for row in records:
         gold = row.get("gold_label")
         given: str | None = None
@@ -440,7 +447,17 @@ def annotate_examples(
         "template_id": prompt.get("template_id"),
         "template_source": prompt.get("source"),
         "estimated_usd": (estimate or {}).get("usd_expected"),
+        "alarm_share": cfg.alarm_share,
+        "structured_requests": sum(1 for r in requests if r.response_format),
+        "structured_fallbacks": sum(1 for r in results if r.extra.get("structured_fallback")),
     }
+    if stats["structured_fallbacks"]:
+        logger.warning(
+            "%d of %d structured-output (JSON schema) requests fell back to a weaker format "
+            "or free text: the server refused response_format; the parser read them as text",
+            stats["structured_fallbacks"],
+            stats["structured_requests"],
+        )
     return annotations, stats
 
 
@@ -469,6 +486,15 @@ def summarize_annotations(
     rationale length, tokens, USD (spent and saved), throughput, cache-hit rate, and the
     label-only saving. (The run's ``teacher_simulated`` tag comes from a project hook.)"""
     metrics = annotation_metrics(annotations, examples, float(run_stats.get("elapsed_s", 0.0)))
+    quality = annotations_parse_quality(
+        annotations, float(run_stats.get("alarm_share", DEFAULT_ALARM_SHARE))
+    )
+    metrics.update(quality.metrics())
+    for key in ("structured_requests", "structured_fallbacks"):
+        if run_stats.get(key):
+            metrics[key] = float(run_stats[key])
+    if quality.alarm:
+        logger.warning(alarm_message(quality, "annotation"))
     logger.info(
         "annotation: %s",
         ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if not k.startswith("status_")),
@@ -514,7 +540,7 @@ def annotation_metrics(
     out["rationale_share"] = float(has_rationale.mean())
     no_label = annotations["teacher_label"].isna() & (annotations["prompt_kind"] != "rationalize")
     out["parse_failure_rate"] = float(no_label.mean())
-    for status in ("ok", "no_label", "no_rationale", "refused", "truncated", "error"):
+    for status in PARSE_STATUSES:
         out[f"status_{status}_rate"] = float((annotations["parse_status"] == status).mean())
     words = annotations.loc[has_rationale, "rationale"].astype(str).str.split().str.len()
     out["mean_rationale_words"] = float(words.mean()) if len(words) else 0.0

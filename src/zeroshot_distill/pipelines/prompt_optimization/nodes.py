@@ -13,7 +13,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from zeroshot_distill.optimization import (
-    Objective,
     PromptOptimizationError,
     PromptOptimizationParams,
     ScoringSet,
@@ -154,9 +153,10 @@ def select_best_prompt(history: pd.DataFrame, params: Mapping[str, Any]) -> dict
     if not objective.feasible(prompt["explanation_rate"]):
         logger.warning(
             "no template met the explanation-rate floor %.0f%%; the best one explains %.0f%% "
-            "of its answers. Consider more steps or seed templates that ask for a reason.",
+            "of its answers. %s",
             100 * objective.min_explanation_rate,
             100 * prompt["explanation_rate"],
+            explanation_advice(best),
         )
     logger.info(
         "best prompt %s (step %d): accuracy %.3f, explanation rate %.3f, score %.3f",
@@ -169,6 +169,26 @@ def select_best_prompt(history: pd.DataFrame, params: Mapping[str, Any]) -> dict
     return prompt
 
 
+def explanation_advice(best: Mapping[str, Any]) -> str:
+    """Why the best template's answers lack rationales, and what helps: the parse statuses
+    tell a teacher that gave no reason from a parser that missed the one it gave."""
+    missed = int(best.get("n_rationale_missed", 0) or 0)
+    none_given = int(best.get("n_no_rationale", 0) or 0)
+    no_label = int(best.get("n_no_label", 0) or 0)
+    if missed and missed >= none_given:
+        return (
+            f"In {missed} of its answers the teacher wrote enough text for a reason but the "
+            "parser found none (parse status rationale_missed): this is a parser problem, not "
+            "a prompt problem, so more steps will not help; check the raw answers."
+        )
+    if no_label > none_given:
+        return (
+            f"{no_label} answers had no label the parser recognises: ask for the answer in a "
+            "fixed form or add the teacher's words to the task's verbalizers."
+        )
+    return "The teacher answered without reasons: seed templates that ask for a reason."
+
+
 def plot_opro_progression(history: pd.DataFrame, params: Mapping[str, Any]) -> Figure:
     """Best-so-far and mean score per step (the paper's "OPRO progression" figure)."""
     objective = PromptOptimizationParams.from_params(params).objective
@@ -179,8 +199,8 @@ def summarize_search(
     history: pd.DataFrame, params: Mapping[str, Any], summary: Mapping[str, Any]
 ) -> dict[str, Any]:
     """MLflow metrics: per-step best/mean score and the search's final scores and cost."""
-    objective: Objective = PromptOptimizationParams.from_params(params).objective
-    return search_metrics(history, objective, summary)
+    config = PromptOptimizationParams.from_params(params)
+    return search_metrics(history, config.objective, summary, config.alarm_share)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

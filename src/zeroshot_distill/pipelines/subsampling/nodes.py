@@ -244,15 +244,16 @@ def _rationale_ids(
         candidates = candidates.merge(scores, on="id", how="left")
     wanted = round(cfg.explanation_rate * len(train))
     if wanted > len(candidates):
-        log = logger.info if cfg.explanation_rate == 1.0 else logger.warning
-        log(
+        logger.warning(
             "explanation_rate %.2f asks for %d rationales but only %d of %d train rows have "
-            "one: keeping all %d",
+            "one: keeping all %d, so the student trains with explanation rate %.2f "
+            "(recorded as explanation_rate_achieved)",
             cfg.explanation_rate,
             wanted,
             len(candidates),
             len(train),
             len(candidates),
+            len(candidates) / len(train) if len(train) else 0.0,
         )
     return set(select_rationale_rows(candidates, wanted, cfg.strategy, cfg.strategy_options, seed))
 
