@@ -237,6 +237,12 @@ def test_rationale_minimum_and_answer_first_explanations() -> None:
     assert longer.status == "no_rationale"
 
 
+def test_a_bold_answer_first_keeps_the_whole_reason() -> None:
+    parsed = parse_answer(NLI, "**Contradiction.** A man cannot play guitar on stage while asleep.")
+    assert parsed.label == "contradiction"
+    assert parsed.rationale == "A man cannot play guitar on stage while asleep."
+
+
 def test_label_only_and_rationalize_modes() -> None:
     assert parse_answer(NLI, "Answer: neutral", expect_rationale=False).status == "ok"
     given = parse_answer(

@@ -427,12 +427,13 @@ def _parse_unmarked(
         label = _label_from_span(spec, stripped, row) or _label_in_sentence(spec, stripped, row)
         return label, None, stripped
     # Answer first: "False - there is no …", "Contradiction. The premise …"
-    lead = re.split(r"[.:;,!?\n]|\s[-–—]\s", stripped, maxsplit=1)[0].strip(" *_#")
+    raw_lead = re.split(r"[.:;,!?\n]|\s[-–—]\s", stripped, maxsplit=1)[0]
+    lead = raw_lead.strip(" *_#")
     # (a lone "Yes," / "No," answers the prompt's question, e.g. "can we determine …?")
     if len(lead.split()) <= 3 and len(lead) > 3:
         label = _label_from_span(spec, lead, row) if spec.kind != "numeric" else None
         if label is not None:
-            rest = stripped[len(lead) :].lstrip(" *_.:;,-–—!?\n")
+            rest = stripped[len(raw_lead) :].lstrip(" *_.:;,-–—!?\n")
             return label, clean_rationale(rest, min_words), lead
     bounds = _sentences(text)
     found = [(i, _label_in_sentence(spec, text[a:b], row)) for i, (a, b) in enumerate(bounds)]
