@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro.config import OmegaConfigLoader
+from kedro_mlflow.config.resolvers import resolve_random_name
 from omegaconf import OmegaConf
 
 from zeroshot_distill.hooks import MlflowArtifactHook, TeacherProvenanceHook
@@ -34,8 +35,21 @@ class ProjectConfigLoader(OmegaConfigLoader):
         root = Path(conf_source).resolve().parent.as_posix()
         # Kedro registers custom resolvers only once per process; a second project opened in
         # the same process (notebooks, tests) must not inherit the first one's root.
-        OmegaConf.register_new_resolver("project_root", lambda: root, replace=True)
+        OmegaConf.register_resolver("project_root", lambda: root, replace=True)
+        # OmegaConf 2.4 deprecates register_new_resolver, which Kedro 1.7 and kedro-mlflow
+        # still call (one warning per call): register theirs here with the current API;
+        # Kedro and kedro-mlflow skip a resolver that already exists.
+        OmegaConf.register_resolver("task_spec", _task_spec, replace=True)
+        OmegaConf.register_resolver(
+            "km.random_name", resolve_random_name, replace=True, use_cache=True
+        )
         super().__init__(conf_source, *args, **kwargs)
+
+    def _register_globals_resolver(self) -> None:
+        OmegaConf.register_resolver("globals", self._get_globals_value, replace=True)
+
+    def _register_runtime_params_resolver(self) -> None:
+        OmegaConf.register_resolver("runtime_params", self._get_runtime_value, replace=True)
 
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader
@@ -49,5 +63,4 @@ CONFIG_LOADER_ARGS = {
     },
     # An environment may override one nested parameter without restating its siblings.
     "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
-    "custom_resolvers": {"task_spec": _task_spec},
 }

@@ -115,7 +115,8 @@ def create_pipeline(
                 build_label_pool,
                 inputs=["examples", "annotations", "params:task", "params:subsampling"],
                 outputs="label_pool",
-                name="experiments.build_label_pool",
+                name="build_label_pool",
+                namespace="experiments",
             )
         ]
     )
@@ -132,6 +133,9 @@ def create_pipeline(
                     "experiments_report",
                 ],
                 name="compare_variants",
+                # Its inputs are the variants' `experiments.<variant>.result`: in the namespace,
+                # Kedro reads the dots as namespacing rather than warning about them.
+                namespace="experiments",
             )
         ]
     )
