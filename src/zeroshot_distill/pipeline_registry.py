@@ -21,7 +21,7 @@ from zeroshot_distill.pipelines import (
     training,
 )
 
-# The chain of `kedro run --pipeline=distill`, in order.
+# The chain of `kedro run --pipelines=distill`, in order.
 DISTILL_STAGES = (
     "data_processing",
     "prompt_optimization",
