@@ -123,6 +123,7 @@ SUMMARY_FILES = {
     "report": "report",
     "report_html": "report (HTML)",
     "experiments_report": "report",
+    "experiments_report_html": "report (HTML)",
     "active_distill_report": "report",
     "new_predictions": "predictions",
     "student_model": "student",
@@ -163,6 +164,7 @@ class RunPresentationHook:
         self._lines: list[str] = []
         self._files: dict[str, str] = {}
         self._variants: list[str] = []
+        self._variants_started = 0
 
     @hook_impl
     def after_catalog_created(self, catalog: Any) -> None:
@@ -213,10 +215,11 @@ class RunPresentationHook:
         self._present_in_mlflow()
         if node.namespace in self._variants and node.name.endswith(".train_student_model"):
             rate, fraction = _VARIANT.match(node.namespace).groups()  # type: ignore[union-attr]
+            self._variants_started += 1
             logger.info(
                 "experiments: variant %d/%d %s (explanation rate %d%%, train fraction %g): "
                 "training",
-                self._variants.index(node.namespace) + 1,
+                self._variants_started,
                 len(self._variants),
                 node.namespace.split(".", 1)[1],
                 int(rate),

@@ -37,13 +37,18 @@ class ProjectConfigLoader(OmegaConfigLoader):
         # the same process (notebooks, tests) must not inherit the first one's root.
         OmegaConf.register_resolver("project_root", lambda: root, replace=True)
         # OmegaConf 2.4 deprecates register_new_resolver, which Kedro 1.7 and kedro-mlflow
-        # still call (one warning per call): register theirs here with the current API;
-        # Kedro and kedro-mlflow skip a resolver that already exists.
-        OmegaConf.register_resolver("task_spec", _task_spec, replace=True)
+        # still call (one warning per call): their resolvers are registered here with the
+        # current API (kedro-mlflow skips one that exists) and in the overrides below.
         OmegaConf.register_resolver(
             "km.random_name", resolve_random_name, replace=True, use_cache=True
         )
         super().__init__(conf_source, *args, **kwargs)
+
+    @staticmethod
+    def _register_new_resolvers(resolvers: dict[str, Any]) -> None:
+        for name, resolver in resolvers.items():
+            if not OmegaConf.has_resolver(name):
+                OmegaConf.register_resolver(name, resolver)
 
     def _register_globals_resolver(self) -> None:
         OmegaConf.register_resolver("globals", self._get_globals_value, replace=True)
@@ -63,4 +68,5 @@ CONFIG_LOADER_ARGS = {
     },
     # An environment may override one nested parameter without restating its siblings.
     "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
+    "custom_resolvers": {"task_spec": _task_spec},
 }

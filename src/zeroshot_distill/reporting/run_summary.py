@@ -16,7 +16,8 @@ from zeroshot_distill.reporting.report import fmt_pct, fmt_usd
 
 # Pipelines whose run trains one student from params:subsampling (rate and fraction apply).
 _SINGLE_STUDENT = {"distill", "__default__", "subsampling", "training"}
-# Pipelines that ask the teacher, so its model belongs in the name.
+# Pipelines whose results hang on the teacher (they ask it, or train on its fresh
+# annotation), so its model belongs in the name.
 _USES_TEACHER = {
     "distill",
     "__default__",
@@ -24,6 +25,7 @@ _USES_TEACHER = {
     "annotation",
     "evaluation",
     "active_distill",
+    "experiments",
 }
 
 

@@ -125,12 +125,16 @@ def create_pipeline(
         [
             Node(
                 compare_variants,
-                inputs=[f"experiments.{variant_name(r, f)}.result" for r, f in grid],
+                inputs=[
+                    "params:teacher",
+                    *(f"experiments.{variant_name(r, f)}.result" for r, f in grid),
+                ],
                 outputs=[
                     "experiments_comparison",
                     "experiments_accuracy_vs_explanation_rate_plot",
                     "experiments_accuracy_vs_train_size_plot",
                     "experiments_report",
+                    "experiments_report_html",
                 ],
                 name="compare_variants",
                 # Its inputs are the variants' `experiments.<variant>.result`: in the namespace,
