@@ -4,7 +4,9 @@ MLflow, and what a user sees of a run (its name, headline figures, closing summa
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -109,6 +111,26 @@ class MlflowArtifactHook:
         mlflow.log_artifact(path, artifact_path=options.get("artifact_path"))
 
 
+class EnvironmentToolsHook:
+    """Put the running interpreter's ``bin`` folder first on ``PATH``.
+
+    Plugins start tools by name: ``kedro mlflow ui`` runs ``mlflow`` from ``PATH``, which
+    fails when kedro is started as ``.venv/bin/kedro`` without activating the environment.
+    """
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        prepend_interpreter_bin()
+
+
+def prepend_interpreter_bin() -> None:
+    """``.venv/bin`` (the folder of ``sys.executable``) first on ``PATH``, if not there."""
+    bin_dir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if bin_dir and bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
+
+
 def saved_path(dataset: Any) -> str | None:
     """The file a dataset just wrote: this run's version of a versioned one."""
     if isinstance(dataset, AbstractVersionedDataset):
@@ -189,6 +211,8 @@ class RunPresentationHook:
         # before_node_run retries in case it was not.
         if self._presented or mlflow.active_run() is None:
             return
+        # MLflow 3's UI opens an experiment on its GenAI pages unless told this kind.
+        mlflow.set_experiment_tag("mlflow.experimentKind", "custom_model_development")
         mlflow.set_tags(
             {
                 "mlflow.runName": self._name,

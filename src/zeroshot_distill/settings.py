@@ -7,11 +7,22 @@ from kedro.config import OmegaConfigLoader
 from kedro_mlflow.config.resolvers import resolve_random_name
 from omegaconf import OmegaConf
 
-from zeroshot_distill.hooks import MlflowArtifactHook, RunPresentationHook, TeacherProvenanceHook
+from zeroshot_distill.hooks import (
+    EnvironmentToolsHook,
+    MlflowArtifactHook,
+    RunPresentationHook,
+    TeacherProvenanceHook,
+)
 from zeroshot_distill.teachers.hooks import TeacherRunHook
 
 # kedro-mlflow registers its own hooks through its plugin entry point.
-HOOKS = (TeacherRunHook(), TeacherProvenanceHook(), MlflowArtifactHook(), RunPresentationHook())
+HOOKS = (
+    TeacherRunHook(),
+    TeacherProvenanceHook(),
+    MlflowArtifactHook(),
+    RunPresentationHook(),
+    EnvironmentToolsHook(),
+)
 
 
 def _task_spec(name: str, *, _root_: Any) -> Any:
