@@ -64,7 +64,7 @@ def test_distill_default_run_then_predict_and_viz(
     assert unexpected == []
 
     # The run ends with its summary: student vs teacher vs baseline, and where the report is.
-    summary = result.stdout[result.stdout.rindex("Run summary: distill · nli") :]
+    summary = result.stdout[result.stdout.rindex("Run summary: distill · er 1") :]
     for line in ("student accuracy", "teacher accuracy", "baseline accuracy", "report: "):
         assert line in summary
     report_path = summary.split("  report: ", 1)[1].splitlines()[0]
@@ -90,8 +90,7 @@ def test_distill_default_run_then_predict_and_viz(
     tags = dict(mlflow_query(project, "select key, value from tags where run_uuid=?", run_id))
     assert tags["teacher_simulated"] == "true"
     # Runs compare at a glance: a name that says what differs, readable tags, headline figures.
-    assert tags["mlflow.runName"].startswith("distill · nli · simulated-teacher (SIMULATED) → ")
-    assert tags["mlflow.runName"].endswith(" · er 1 · tf 1")
+    assert tags["mlflow.runName"].startswith("distill · er 1 · tf 1 · nli · simulated-teacher → ")
     assert tags["runner"] == "SequentialRunner"
     headline = {k: v for k, v in metrics.items() if k.startswith("headline.")}
     assert headline["headline.student_accuracy"] == metrics["evaluation.student_accuracy"]

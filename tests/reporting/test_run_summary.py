@@ -32,7 +32,7 @@ def _with(**subsampling: float) -> dict:
 def test_run_name_says_what_differs() -> None:
     assert (
         run_name(["distill"], PARAMS)
-        == "distill · nli · gpt-4o-mini → t5-v1_1-base · er 0.3 · tf 0.5"
+        == "distill · er 0.3 · tf 0.5 · nli · gpt-4o-mini → t5-v1_1-base"
     )
     # Two runs that differ only in their explanation rate (or train fraction) differ by name.
     assert run_name(["distill"], _with(explanation_rate=1.0)) != run_name(["distill"], PARAMS)
@@ -50,8 +50,11 @@ def test_run_name_leaves_out_what_a_pipeline_does_not_use() -> None:
 
 
 def test_names_of_teacher_and_student() -> None:
+    assert teacher_name({"backend": "simulated", "model": "gpt-4o-mini"}) == (
+        "gpt-4o-mini (SIMULATED)"
+    )
     assert teacher_name({"backend": "simulated", "model": "simulated-teacher"}) == (
-        "simulated-teacher (SIMULATED)"
+        "simulated-teacher"
     )
     assert student_name({"student": {"name_or_path": None, "architecture": {"d_model": 64}}}) == (
         "t5-random-d64"

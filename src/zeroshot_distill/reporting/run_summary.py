@@ -65,18 +65,28 @@ def teacher_name(teacher: Mapping[str, Any] | None) -> str:
     """The teacher's model, marked when it is the simulated test double."""
     teacher = teacher or {}
     model = str(teacher.get("model") or teacher.get("backend") or "teacher")
-    return f"{model} (SIMULATED)" if teacher.get("backend") == "simulated" else model
+    if teacher.get("backend") == "simulated" and "simulated" not in model.lower():
+        return f"{model} (SIMULATED)"
+    return model
 
 
 def run_name(pipeline_names: Sequence[str], params: Mapping[str, Any]) -> str:
-    """A name that tells runs apart in MLflow's list: what differs between them.
+    """A name that tells runs apart in MLflow's list: what differs between them, in the
+    order of how often it does (the list's column cuts long names short).
 
-    ``distill · nli · gpt-4o-mini → t5-v1_1-base · er 0.3 · tf 1``; pipelines that do not
-    train from ``params:subsampling`` leave out the rate and fraction, those that never ask
-    the teacher leave out the teacher.
+    ``distill · er 0.3 · tf 1 · nli · gpt-4o-mini → t5-v1_1-base``; pipelines that do not
+    train from ``params:subsampling`` leave out the rate and fraction, those whose results do
+    not hang on the teacher leave out the teacher.
     """
     names = [n for n in pipeline_names if n] or ["__default__"]
     parts = ["+".join("distill" if n == "__default__" else n for n in names)]
+    if run_trains_one_student(names):
+        rate = _number(_get(params, "subsampling.explanation_rate"))
+        fraction = _number(_get(params, "subsampling.train_fraction"))
+        if rate is not None:
+            parts.append(f"er {rate:g}")
+        if fraction is not None:
+            parts.append(f"tf {fraction:g}")
     task = _get(params, "task.name")
     if task:
         parts.append(str(task))
@@ -90,13 +100,6 @@ def run_name(pipeline_names: Sequence[str], params: Mapping[str, Any]) -> str:
         parts.append(teacher_name(params.get("teacher")))
     elif trains or "predict" in names:
         parts.append(student_name(params.get("training")))
-    if run_trains_one_student(names):
-        rate = _number(_get(params, "subsampling.explanation_rate"))
-        fraction = _number(_get(params, "subsampling.train_fraction"))
-        if rate is not None:
-            parts.append(f"er {rate:g}")
-        if fraction is not None:
-            parts.append(f"tf {fraction:g}")
     return " · ".join(parts)
 
 
