@@ -282,10 +282,22 @@ class RunPresentationHook:
 
     def _log_student(self, path: str) -> None:
         task = self._params.get("task")
-        examples = self._catalog.load("examples") if "examples" in self._catalog else None
-        if not isinstance(task, Mapping) or not isinstance(examples, pd.DataFrame):
+        if not isinstance(task, Mapping):
             return
-        log_student_model(path, task, examples.head(2))
+        log_student_model(path, task, self._input_example(task))
+
+    def _input_example(self, task: Mapping[str, Any]) -> pd.DataFrame:
+        """Two test rows of ``examples`` for the logged model; placeholders without them."""
+        fields = list(task.get("input_fields") or [])
+        try:
+            examples = self._catalog.load("examples")
+            rows = examples[examples["split"] == "test"].head(2)
+            if len(rows) and set(fields) <= set(rows.columns):
+                return rows[fields]
+        except Exception as error:  # a stage run alone may have no examples: fine
+            logger.debug("no examples for the logged student's input example: %s", error)
+        choices = task.get("choices_field")
+        return pd.DataFrame([{f: ["a", "b"] if f == choices else f for f in fields}])
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
