@@ -301,7 +301,7 @@ class RunPresentationHook:
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        # Registered before kedro-mlflow's hook, so called after it: this prints last.
+        # Registered first (settings.HOOKS), so called last, after kedro-mlflow's hook too.
         if not self._lines and not self._files:
             return
         print("\n" + summary_block(f"Run summary: {self._name}", self._lines, self._files))

@@ -15,12 +15,13 @@ from zeroshot_distill.hooks import (
 )
 from zeroshot_distill.teachers.hooks import TeacherRunHook
 
-# kedro-mlflow registers its own hooks through its plugin entry point.
+# kedro-mlflow registers its own hooks through its plugin entry point. Hooks run in reverse
+# order of registration: RunPresentationHook first here, so its run summary prints last.
 HOOKS = (
+    RunPresentationHook(),
     TeacherRunHook(),
     TeacherProvenanceHook(),
     MlflowArtifactHook(),
-    RunPresentationHook(),
     EnvironmentToolsHook(),
 )
 
