@@ -211,7 +211,8 @@ class RunPresentationHook:
         # before_node_run retries in case it was not.
         if self._presented or mlflow.active_run() is None:
             return
-        # MLflow 3's UI opens an experiment on its GenAI pages unless told this kind.
+        # MLflow 3 UIs without the GenAI / Model training switch pick an experiment's pages
+        # (GenAI traces or training runs) by this tag.
         mlflow.set_experiment_tag("mlflow.experimentKind", "custom_model_development")
         mlflow.set_tags(
             {
