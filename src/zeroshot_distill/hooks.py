@@ -17,6 +17,7 @@ from kedro.io.core import AbstractVersionedDataset
 
 from zeroshot_distill.reporting.report import fmt_pct
 from zeroshot_distill.reporting.run_summary import (
+    active_distill_summary_lines,
     evaluation_summary_lines,
     headline_figures,
     predictions_summary_lines,
@@ -266,6 +267,9 @@ class RunPresentationHook:
                 f"{len(comparison)} variants; best {best['variant']}: accuracy "
                 f"{fmt_pct(best['accuracy'])}"
             )
+        active = outputs.get("active_distill_metrics")
+        if isinstance(active, Mapping):
+            self._lines += active_distill_summary_lines(active)
         predictions = outputs.get("new_predictions")
         if isinstance(predictions, pd.DataFrame):
             self._lines += predictions_summary_lines(predictions)

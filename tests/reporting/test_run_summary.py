@@ -7,6 +7,7 @@ import pytest
 
 from zeroshot_distill.hooks import runner_name
 from zeroshot_distill.reporting.run_summary import (
+    active_distill_summary_lines,
     evaluation_summary_lines,
     headline_figures,
     majority_baseline,
@@ -136,3 +137,17 @@ def test_predictions_summary_shows_a_few_rows() -> None:
     assert lines[0] == "4 rows labelled, 1 without a label, accuracy 33.3%"
     assert len(lines) == 1 + 3  # header row + two rows
     assert "student_label" in lines[1] and lines[2].split()[:2] == ["a", "yes"]
+
+
+def test_active_distill_summary_compares_the_arms_at_equal_spend() -> None:
+    metrics = {
+        "equal_spend.spend": {"step": 0, "value": 0.0019},
+        "equal_spend.explanation_consistency.test_accuracy": {"step": 0, "value": 0.5},
+        "equal_spend.random.test_accuracy": {"step": 0, "value": 0.375},
+        "equal_spend.delta_test_accuracy": {"step": 0, "value": 0.125},
+        "random.test_accuracy": [{"step": 1, "value": 0.3}],
+    }
+    (line,) = active_distill_summary_lines(metrics)
+    assert line.startswith("test accuracy at equal teacher spend ($0.0019")
+    assert line.endswith("explanation_consistency 50.0% vs random 37.5%")
+    assert active_distill_summary_lines({"random.test_accuracy": 0.3}) == []

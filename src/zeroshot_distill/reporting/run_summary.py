@@ -167,6 +167,23 @@ def evaluation_summary_lines(metrics: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def active_distill_summary_lines(metrics: Mapping[str, Any]) -> list[str]:
+    """The arms' test accuracy at the largest common teacher spend (``equal_spend.*``)."""
+
+    def value(entry: Any) -> float | None:
+        return _number(entry.get("value") if isinstance(entry, Mapping) else entry)
+
+    arms = [
+        f"{key.split('.')[1]} {fmt_pct(value(entry))}"
+        for key, entry in metrics.items()
+        if key.startswith("equal_spend.") and key.endswith(".test_accuracy")
+    ]
+    if not arms:
+        return []
+    spend = value(metrics.get("equal_spend.spend"))
+    return [f"test accuracy at equal teacher spend ({fmt_usd(spend)}): " + " vs ".join(arms)]
+
+
 def predictions_summary_lines(predictions: pd.DataFrame, n_rows: int = 3) -> list[str]:
     """How many rows were labelled, how many without a valid label, and the first few."""
     lines = [f"{len(predictions)} rows labelled"]
