@@ -6,10 +6,14 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 PIPELINE ?= distill
 
+# Recipes find the environment's tools (kedro, mlflow, kedro-viz) without activating it:
+# `kedro mlflow ui` starts `mlflow` from PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
 export KEDRO_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast lint format viz mlflow-ui sample-data benchmarks clean
+.PHONY: install run test test-fast lint format viz viz-build mlflow-ui sample-data benchmarks clean
 
 install:  ## create .venv and install torch (TORCH_SPEC) + the project with dev tools
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +22,7 @@ install:  ## create .venv and install torch (TORCH_SPEC) + the project with dev 
 	$(BIN)/python -m pip install -e ".[dev]"
 
 run:  ## run the distillation chain (PIPELINE=distill by default) with conf/base
-	$(BIN)/kedro run --pipeline=$(PIPELINE)
+	$(BIN)/kedro run --pipelines=$(PIPELINE)
 
 test:  ## the full test suite, slow end-to-end tests included (what CI runs)
 	$(BIN)/python -m pytest
@@ -36,6 +40,9 @@ format:
 
 viz:  ## the pipeline graph at http://127.0.0.1:4141
 	$(BIN)/kedro viz run
+
+viz-build:  ## the pipeline graph as a static site in build/, with dataset previews
+	$(BIN)/kedro viz build --include-previews
 
 mlflow-ui:  ## the MLflow UI at http://127.0.0.1:5000
 	$(BIN)/kedro mlflow ui

@@ -101,7 +101,7 @@ def test_own_data_own_endpoint_key_in_conf_local(
     commands = documented_commands(section)
     assert len(commands) == 2 and all("--env" in " ".join(c) for c in commands)
     dry_run, annotate = commands
-    assert "--to-nodes=estimate_annotation_cost" in dry_run
+    assert "--to-nodes=annotation.estimate_annotation_cost" in dry_run
 
     project = copy_project(tmp_path / "project")
     raw_file = yaml.safe_load(files["conf/local/catalog.yml"])["raw_examples"]["filepath"]

@@ -1,18 +1,35 @@
-"""Project hooks: make a simulated teacher impossible to miss in logs and MLflow, and keep
-the teacher's bill in MLflow when a run stops early or was killed."""
+"""Project hooks: a simulated teacher impossible to miss in logs and MLflow, files logged to
+MLflow, the teacher's bill in MLflow when a run stops early or was killed, and what a user
+sees of a run (its name, headline figures, closing summary)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mlflow
+import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.io.core import AbstractVersionedDataset
 
+from zeroshot_distill.reporting.report import fmt_pct
+from zeroshot_distill.reporting.run_summary import (
+    active_distill_summary_lines,
+    evaluation_summary_lines,
+    headline_figures,
+    predictions_summary_lines,
+    run_name,
+    run_trains_one_student,
+    student_name,
+    summary_block,
+    teacher_name,
+)
+from zeroshot_distill.students.pyfunc import log_student_model
 from zeroshot_distill.teachers import BudgetExceededError, run_budget
 from zeroshot_distill.teachers.cache import InterruptedSession, pid_alive
 
@@ -92,11 +109,7 @@ class MlflowArtifactHook:
         options = metadata.get("mlflow") if isinstance(metadata, Mapping) else None
         if not isinstance(options, Mapping):
             return
-        if isinstance(dataset, AbstractVersionedDataset):
-            # The version this run just wrote (_get_save_path refuses an existing version).
-            path = dataset._get_versioned_path(dataset.resolve_save_version())
-        else:
-            path = getattr(dataset, "_filepath", None)
+        path = saved_path(dataset)
         if path is None:
             logger.warning("cannot log %s to MLflow: its dataset has no file path", dataset_name)
             return
@@ -229,3 +242,203 @@ def log_interrupted_spend(sessions: Sequence[InterruptedSession], current_run_id
         "teacher_spend.interrupted_runs",
         ",".join(sorted({s.run_id for s in sessions})),
     )
+
+
+class EnvironmentToolsHook:
+    """Put the running interpreter's ``bin`` folder first on ``PATH``.
+
+    Plugins start tools by name: ``kedro mlflow ui`` runs ``mlflow`` from ``PATH``, which
+    fails when kedro is started as ``.venv/bin/kedro`` without activating the environment.
+    """
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        prepend_interpreter_bin()
+
+
+def prepend_interpreter_bin() -> None:
+    """``.venv/bin`` (the folder of ``sys.executable``) first on ``PATH``, if not there."""
+    bin_dir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if bin_dir and bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
+
+
+def saved_path(dataset: Any) -> str | None:
+    """The file a dataset just wrote: this run's version of a versioned one."""
+    if isinstance(dataset, AbstractVersionedDataset):
+        # The version this run just wrote (_get_save_path refuses an existing version).
+        return str(dataset._get_versioned_path(dataset.resolve_save_version()))
+    path = getattr(dataset, "_filepath", None)
+    return None if path is None else str(path)
+
+
+# Files the closing summary points to, by dataset name.
+SUMMARY_FILES = {
+    "report": "report",
+    "report_html": "report (HTML)",
+    "experiments_report": "report",
+    "experiments_report_html": "report (HTML)",
+    "active_distill_report": "report",
+    "new_predictions": "predictions",
+    "student_model": "student",
+}
+_VARIANT = re.compile(r"^experiments\.er(\d+)_tf(\d+)$")
+_OBJECT_REPR = re.compile(r"^<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>$")
+
+
+def runner_name(runner: Any) -> str:
+    """``<kedro.runner.SequentialRunner object at 0x7f…>`` or the object -> ``SequentialRunner``."""
+    if not isinstance(runner, str):
+        return type(runner).__name__
+    match = _OBJECT_REPR.match(runner)
+    return match.group(1) if match else runner
+
+
+class RunPresentationHook:
+    """What a user sees of a run: its MLflow name, tags, headline figures and logged student,
+    a progress line per experiments variant, and a summary block printed last.
+
+    MLflow names (stable, for the compare view): the run name says what differs (pipeline,
+    task, teacher, student, explanation rate, train fraction, see
+    :func:`~zeroshot_distill.reporting.run_summary.run_name`); ``headline.*`` params and
+    metrics (:func:`~zeroshot_distill.reporting.run_summary.headline_figures`); the trained
+    student as the pyfunc model ``student``.
+    """
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pipelines: list[str] = []
+        self._params: Mapping[str, Any] = {}
+        self._name = ""
+        self._runner = ""
+        self._presented = False
+        self._lines: list[str] = []
+        self._files: dict[str, str] = {}
+        self._variants: list[str] = []
+        self._variants_started = 0
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any) -> None:
+        self._catalog = catalog
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._reset()
+        names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
+        self._pipelines = [names] if isinstance(names, str) else list(names or ["__default__"])
+        params = catalog.load("parameters") if "parameters" in catalog else {}
+        self._params = params if isinstance(params, Mapping) else {}
+        self._name = run_name(self._pipelines, self._params)
+        self._runner = runner_name(run_params.get("runner"))
+        self._variants = sorted(
+            {n.namespace for n in pipeline.nodes if n.namespace and _VARIANT.match(n.namespace)}
+        )
+        self._present_in_mlflow()
+
+    def _present_in_mlflow(self) -> None:
+        # kedro-mlflow opens its run in its own before_pipeline_run (called before this one);
+        # before_node_run retries in case it was not.
+        if self._presented or mlflow.active_run() is None:
+            return
+        # MLflow 3 UIs without the GenAI / Model training switch pick an experiment's pages
+        # (GenAI traces or training runs) by this tag.
+        mlflow.set_experiment_tag("mlflow.experimentKind", "custom_model_development")
+        mlflow.set_tags(
+            {
+                "mlflow.runName": self._name,
+                # kedro-mlflow tags the runner object's repr (`<... object at 0x...>`).
+                "runner": self._runner,
+                "pipeline": "+".join(self._pipelines),
+            }
+        )
+        params = self._params
+        headline = {
+            "task": (params.get("task") or {}).get("name"),
+            "teacher": teacher_name(params.get("teacher")),
+            "student": student_name(params.get("training")),
+        }
+        if run_trains_one_student(self._pipelines):
+            subsampling = params.get("subsampling") or {}
+            headline["explanation_rate"] = subsampling.get("explanation_rate")
+            headline["train_fraction"] = subsampling.get("train_fraction")
+        mlflow.log_params({f"headline.{k}": v for k, v in headline.items() if v is not None})
+        self._presented = True
+
+    @hook_impl
+    def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:
+        self._present_in_mlflow()
+        if node.namespace in self._variants and node.name.endswith(".train_student_model"):
+            rate, fraction = _VARIANT.match(node.namespace).groups()  # type: ignore[union-attr]
+            self._variants_started += 1
+            logger.info(
+                "experiments: variant %d/%d %s (explanation rate %d%%, train fraction %g): "
+                "training",
+                self._variants_started,
+                len(self._variants),
+                node.namespace.split(".", 1)[1],
+                int(rate),
+                int(fraction) / 1000,
+            )
+
+    @hook_impl
+    def after_node_run(self, node: Any, catalog: Any, outputs: dict[str, Any]) -> None:
+        metrics = outputs.get("metrics")
+        if isinstance(metrics, Mapping) and "student" in metrics:
+            figures = headline_figures(metrics)
+            if mlflow.active_run() is not None and figures:
+                mlflow.log_metrics({f"headline.{k}": v for k, v in figures.items()})
+            self._lines += evaluation_summary_lines(metrics)
+        comparison = outputs.get("experiments_comparison")
+        if isinstance(comparison, pd.DataFrame) and not comparison.empty:
+            best = comparison.loc[comparison["accuracy"].idxmax()]
+            self._lines.append(
+                f"{len(comparison)} variants; best {best['variant']}: accuracy "
+                f"{fmt_pct(best['accuracy'])}"
+            )
+        active = outputs.get("active_distill_metrics")
+        if isinstance(active, Mapping):
+            self._lines += active_distill_summary_lines(active)
+        predictions = outputs.get("new_predictions")
+        if isinstance(predictions, pd.DataFrame):
+            self._lines += predictions_summary_lines(predictions)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+        if dataset_name not in SUMMARY_FILES or self._catalog is None:
+            return
+        path = saved_path(self._catalog.get(dataset_name))
+        if path is None:
+            return
+        self._files[SUMMARY_FILES[dataset_name]] = path
+        if dataset_name == "student_model" and mlflow.active_run() is not None:
+            self._log_student(path)
+
+    def _log_student(self, path: str) -> None:
+        task = self._params.get("task")
+        if not isinstance(task, Mapping):
+            return
+        log_student_model(path, task, self._input_example(task))
+
+    def _input_example(self, task: Mapping[str, Any]) -> pd.DataFrame:
+        """Two test rows of ``examples`` for the logged model; placeholders without them."""
+        fields = list(task.get("input_fields") or [])
+        try:
+            examples = self._catalog.load("examples")
+            rows = examples[examples["split"] == "test"].head(2)
+            if len(rows) and set(fields) <= set(rows.columns):
+                return rows[fields]
+        except Exception as error:  # a stage run alone may have no examples: fine
+            logger.debug("no examples for the logged student's input example: %s", error)
+        choices = task.get("choices_field")
+        return pd.DataFrame([{f: ["a", "b"] if f == choices else f for f in fields}])
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        # Registered first (settings.HOOKS), so called last, after kedro-mlflow's hook too.
+        if not self._lines and not self._files:
+            return
+        print("\n" + summary_block(f"Run summary: {self._name}", self._lines, self._files))

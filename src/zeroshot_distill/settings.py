@@ -4,13 +4,28 @@ from pathlib import Path
 from typing import Any
 
 from kedro.config import MissingConfigException, OmegaConfigLoader
+from kedro_mlflow.config.resolvers import resolve_random_name
 from omegaconf import OmegaConf
 
-from zeroshot_distill.hooks import MlflowArtifactHook, TeacherProvenanceHook, TeacherSpendHook
+from zeroshot_distill.hooks import (
+    EnvironmentToolsHook,
+    MlflowArtifactHook,
+    RunPresentationHook,
+    TeacherProvenanceHook,
+    TeacherSpendHook,
+)
 from zeroshot_distill.teachers.hooks import TeacherRunHook
 
-# kedro-mlflow registers its own hooks through its plugin entry point.
-HOOKS = (TeacherRunHook(), TeacherProvenanceHook(), MlflowArtifactHook(), TeacherSpendHook())
+# kedro-mlflow registers its own hooks through its plugin entry point. Hooks run in reverse
+# order of registration: RunPresentationHook first here, so its run summary prints last.
+HOOKS = (
+    RunPresentationHook(),
+    TeacherRunHook(),
+    TeacherProvenanceHook(),
+    MlflowArtifactHook(),
+    TeacherSpendHook(),
+    EnvironmentToolsHook(),
+)
 
 
 def _task_spec(name: str, *, _root_: Any) -> Any:
@@ -49,7 +64,13 @@ class ProjectConfigLoader(OmegaConfigLoader):
         root = Path(conf_source).resolve().parent.as_posix()
         # Kedro registers custom resolvers only once per process; a second project opened in
         # the same process (notebooks, tests) must not inherit the first one's root.
-        OmegaConf.register_new_resolver("project_root", lambda: root, replace=True)
+        OmegaConf.register_resolver("project_root", lambda: root, replace=True)
+        # OmegaConf 2.4 deprecates register_new_resolver, which Kedro 1.7 and kedro-mlflow
+        # still call (one warning per call): their resolvers are registered here with the
+        # current API (kedro-mlflow skips one that exists) and in the overrides below.
+        OmegaConf.register_resolver(
+            "km.random_name", resolve_random_name, replace=True, use_cache=True
+        )
         super().__init__(conf_source, *args, **kwargs)
 
     def __getitem__(self, key: str) -> dict[str, Any]:
@@ -123,6 +144,18 @@ class ProjectConfigLoader(OmegaConfigLoader):
             read_environment_variables=key == "credentials",
         )
         return self._merge_and_resolve(key, configs) if configs else None
+
+    @staticmethod
+    def _register_new_resolvers(resolvers: dict[str, Any]) -> None:
+        for name, resolver in resolvers.items():
+            if not OmegaConf.has_resolver(name):
+                OmegaConf.register_resolver(name, resolver)
+
+    def _register_globals_resolver(self) -> None:
+        OmegaConf.register_resolver("globals", self._get_globals_value, replace=True)
+
+    def _register_runtime_params_resolver(self) -> None:
+        OmegaConf.register_resolver("runtime_params", self._get_runtime_value, replace=True)
 
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader

@@ -222,7 +222,7 @@ class ActiveLoop:
             path = self.store.student_path(arm, finished[-1])
             student = None if path is None else self.backend.load_student(path)
             logger.info(
-                "active distillation [%s]: resuming after round %d (%s spent)",
+                "active distillation, arm %s: resuming after round %d (%s spent)",
                 arm,
                 finished[-1],
                 _spend_text(records[-1].ledger),
@@ -250,7 +250,7 @@ class ActiveLoop:
             arm, {"stop_reason": reason, "last_round": round_, "ledger": ledger.as_dict()}
         )
         logger.info(
-            "active distillation [%s]: stopped after round %d (%s); %s spent",
+            "active distillation, arm %s: stopped after round %d (%s); %s spent",
             arm,
             round_,
             reason,
@@ -428,10 +428,12 @@ class ActiveLoop:
 
     def _announce(self, record: RoundRecord) -> None:
         logger.info(
-            "active distillation [%s] round %d: %d annotated (+%d), valid acc %.3f, test acc "
-            "%.3f, %s spent%s",
+            # No square brackets: Kedro's rich log handler reads `[random]` as markup.
+            "active distillation, arm %s, round %d/%d: %d annotated (+%d), valid acc %.3f, "
+            "test acc %.3f, %s spent%s",
             record.arm,
             record.round,
+            self.params.n_rounds,
             record.metrics.get("n_annotated", 0),
             record.metrics.get("n_added", 0),
             record.metrics.get("valid_accuracy", float("nan")),

@@ -66,8 +66,9 @@ def test_catalog_entries(project_root: Path) -> None:
         assert entry["versioned"] is True, name
         assert entry["metadata"]["kedro-viz"]["layer"] in {"model_output", "reporting"}
     for name in REPORT_ARTIFACTS:
-        # one folder, so that the Markdown's image links resolve next to it in MLflow
-        assert config[name]["metadata"]["mlflow"]["artifact_path"] == "report", name
+        # the run's root: the Markdown's image links resolve next to it in MLflow, and the
+        # compare view lists root files only
+        assert config[name]["metadata"]["mlflow"]["artifact_path"] is None, name
 
 
 def test_pipeline_runs_through_the_catalog(project_root, tmp_path, student, teacher_params) -> None:

@@ -63,7 +63,8 @@ def test_catalog_entries_are_versioned_with_viz_metadata() -> None:
         entry = catalog[name]
         assert entry["versioned"] is True, name
         assert {"layer", "preview_args"} <= set(entry["metadata"]["kedro-viz"]), name
-    assert catalog["best_prompt"]["metadata"]["kedro-viz"]["layer"] == "feature"
+    # Drawn before the primary annotations it is used for (kedro-viz orders layers).
+    assert catalog["best_prompt"]["metadata"]["kedro-viz"]["layer"] == "intermediate"
     assert catalog["opro_progression_plot"]["filepath"].startswith("data/08_reporting/")
     assert catalog["opro_progression_plot"]["type"] == "matplotlib.MatplotlibDataset"
     metrics = catalog["opro_metrics"]

@@ -314,7 +314,8 @@ def estimate_annotation_cost(
 ) -> dict[str, Any]:
     """Dry run: tokens and USD the annotation would take; nothing is sent to the teacher.
 
-    Run it alone with ``kedro run --pipelines annotation --to-nodes estimate_annotation_cost``.
+    Run it alone with
+    ``kedro run --pipelines annotation --to-nodes annotation.estimate_annotation_cost``.
     Warns when the expected cost does not fit the remaining budget.
     """
     cfg = AnnotationParams.from_params(params)

@@ -1,7 +1,7 @@
 """annotation: template -> plan -> (dry-run estimate) -> teacher answers -> metrics.
 
 Dry run (no teacher call): ``kedro run --pipelines annotation --to-nodes
-estimate_annotation_cost``.
+annotation.estimate_annotation_cost`` (the registry puts each stage's nodes in a namespace).
 """
 
 from kedro.pipeline import Node, Pipeline

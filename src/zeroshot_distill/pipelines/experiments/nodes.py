@@ -9,7 +9,14 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from zeroshot_distill.reporting import classification_metrics, fmt_pct, plot_metric_vs
+from zeroshot_distill.reporting import (
+    SIMULATED_BANNER,
+    classification_metrics,
+    figure_png,
+    fmt_pct,
+    markdown_to_html,
+    plot_metric_vs,
+)
 from zeroshot_distill.students import StudentBundle, predict_labels
 from zeroshot_distill.tasks import TaskSpec
 
@@ -107,13 +114,26 @@ def evaluate_variant(
     return result, mlflow_metrics
 
 
-def compare_variants(*results: Mapping[str, Any]) -> tuple[pd.DataFrame, Figure, Figure, str]:
-    """The comparison table and the papers' two figures, plus a Markdown summary.
+# File names of the sweep's figures (as the catalog saves them): the Markdown links them by
+# name (they sit next to it in the MLflow run's `experiments/` folder); the HTML embeds them.
+PLOT_FILES = (
+    "experiments_accuracy_vs_explanation_rate.png",
+    "experiments_accuracy_vs_train_size.png",
+)
+
+
+def compare_variants(
+    teacher: Mapping[str, Any], *results: Mapping[str, Any]
+) -> tuple[pd.DataFrame, Figure, Figure, str, str]:
+    """The comparison table and the papers' two figures, plus the report as Markdown and as
+    self-contained HTML (figures embedded, readable from its versioned folder).
 
     Figures: accuracy vs the explanation rate each student actually trained with (at the
     full training set) and accuracy vs train size (one line per requested explanation rate
     swept there). ``explanation_rate`` is the requested rate, ``explanation_rate_achieved``
     the share of train rows that had a rationale.
+    ``teacher`` (params:teacher) marks a simulated teacher's report with the main
+    report's banner.
     """
     table = pd.DataFrame(list(results))
     if "explanation_rate_achieved" not in table.columns:
@@ -140,10 +160,16 @@ def compare_variants(*results: Mapping[str, Any]) -> tuple[pd.DataFrame, Figure,
         ylabel="student test accuracy (%)",
         title="Accuracy vs training-set size",
     )
+    simulated = teacher.get("backend") == "simulated"
+    title = "# Experiments: explanation rate and training-set size"
+    banner = [f"> {SIMULATED_BANNER}", ""] if simulated else []
     lines = [
-        "# Experiments: explanation rate and training-set size",
+        title + (" (SIMULATED TEACHER)" if simulated else ""),
         "",
-        "One annotation, one student per variant, accuracy on the test split.",
+        *banner,
+        "One annotation, one student per variant, accuracy on the test split. Teacher "
+        f"`{teacher.get('backend')}` / `{teacher.get('model')}`. A self-contained copy with the "
+        "plots embedded: `experiments_report.html`.",
         "",
         "| variant | explanation rate requested | achieved | train fraction | train rows "
         "| with rationale | accuracy | macro-F1 | invalid |",
@@ -159,11 +185,15 @@ def compare_variants(*results: Mapping[str, Any]) -> tuple[pd.DataFrame, Figure,
         )
     lines += [
         "",
-        "![accuracy vs explanation rate](experiments_accuracy_vs_explanation_rate.png)",
-        "![accuracy vs train size](experiments_accuracy_vs_train_size.png)",
+        f"![accuracy vs explanation rate]({PLOT_FILES[0]})",
+        f"![accuracy vs train size]({PLOT_FILES[1]})",
         "",
+        *banner,
     ]
-    return table, by_rate, by_size, "\n".join(lines)
+    markdown = "\n".join(lines)
+    images = dict(zip(PLOT_FILES, (figure_png(by_rate), figure_png(by_size)), strict=True))
+    html = markdown_to_html(markdown, images, title=title.lstrip("# "))
+    return table, by_rate, by_size, markdown, html
 
 
 def _short_of(row: Any) -> bool:

@@ -115,7 +115,8 @@ def create_pipeline(
                 build_label_pool,
                 inputs=["examples", "annotations", "params:task", "params:subsampling"],
                 outputs="label_pool",
-                name="experiments.build_label_pool",
+                name="build_label_pool",
+                namespace="experiments",
             )
         ]
     )
@@ -124,14 +125,21 @@ def create_pipeline(
         [
             Node(
                 compare_variants,
-                inputs=[f"experiments.{variant_name(r, f)}.result" for r, f in grid],
+                inputs=[
+                    "params:teacher",
+                    *(f"experiments.{variant_name(r, f)}.result" for r, f in grid),
+                ],
                 outputs=[
                     "experiments_comparison",
                     "experiments_accuracy_vs_explanation_rate_plot",
                     "experiments_accuracy_vs_train_size_plot",
                     "experiments_report",
+                    "experiments_report_html",
                 ],
                 name="compare_variants",
+                # Its inputs are the variants' `experiments.<variant>.result`: in the namespace,
+                # Kedro reads the dots as namespacing rather than warning about them.
+                namespace="experiments",
             )
         ]
     )

@@ -1,6 +1,6 @@
 """predict: a chosen student version labels new data.
 
-``kedro run --pipeline=predict --load-versions=student_model:<version>
+``kedro run --pipelines=predict --load-versions=student_model:<version>
 --params predict_file=my_rows.jsonl``
 """
 

@@ -1,0 +1,98 @@
+"""A trained student as an MLflow ``pyfunc`` model: rows in, labels out.
+
+The project's hook logs it with every run that trains a student, so the MLflow Models view
+lists it and ``mlflow.pyfunc.load_model("runs:/<run id>/student").predict(df)`` labels new
+rows the way ``kedro run --pipelines=predict`` does (label-only decoding)::
+
+    df = pd.DataFrame({"premise": ["A man sleeps."], "hypothesis": ["A man is awake."]})
+    model.predict(df)  # -> ["contradiction"]; None where the output names no label
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.pyfunc import PythonModel, PythonModelContext
+from mlflow.types import ColSpec, DataType, Schema
+from mlflow.types.schema import Array
+
+import zeroshot_distill
+from zeroshot_distill.students.inference import predict_labels
+from zeroshot_distill.students.model import StudentBundle, load_saved_student
+from zeroshot_distill.tasks import TaskSpec
+
+#: Artifact key of the saved student directory inside the MLflow model.
+STUDENT_ARTIFACT = "student_model"
+
+
+class StudentPyfunc(PythonModel):
+    """Labels a DataFrame holding the task's input fields with a saved student."""
+
+    def load_context(self, context: PythonModelContext) -> None:
+        self._bundle: StudentBundle = load_saved_student(context.artifacts[STUDENT_ARTIFACT])
+        config = context.model_config or {}
+        self._spec = TaskSpec.from_params(config["task"])
+        self._batch_size = int(config.get("batch_size", 32))
+
+    def predict(
+        self, context: PythonModelContext, model_input: pd.DataFrame, params: dict | None = None
+    ) -> list[str | None]:
+        frame = pd.DataFrame(model_input)
+        missing = [f for f in self._spec.input_fields if f not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"the student needs the columns {list(self._spec.input_fields)}; "
+                f"missing {missing} (got {list(frame.columns)})"
+            )
+        return predict_labels(
+            self._bundle.model,
+            self._bundle.tokenizer,
+            self._spec,
+            frame,
+            self._batch_size,
+            prefix=self._bundle.prefixes["predict"],
+            max_new_tokens=self._bundle.label_budget(),
+        )
+
+
+def log_student_model(
+    directory: str | Path,
+    task: Mapping[str, Any],
+    input_example: pd.DataFrame,
+    *,
+    name: str = "student",
+) -> Any:
+    """Log the saved student in ``directory`` to the active MLflow run as ``name``.
+
+    ``input_example``: a few rows with the task's input fields; MLflow stores them with the
+    model and checks that the logged model answers them.
+    """
+    spec = TaskSpec.from_params(task)
+    columns = [
+        ColSpec(Array(DataType.string), field)
+        if field == spec.choices_field
+        else ColSpec(DataType.string, field)
+        for field in spec.input_fields
+    ]
+    signature = ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec(DataType.string)]))
+    # Explicit requirements: inferring them loads the model once more in a subprocess.
+    packages = ("mlflow", "torch", "transformers", "pandas")
+    requirements = [f"{package}=={version(package)}" for package in packages]
+    return mlflow.pyfunc.log_model(
+        name=name,
+        # A "model from code" file rather than a pickled object.
+        python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
+        signature=signature,
+        input_example=pd.DataFrame(input_example)[list(spec.input_fields)],
+        artifacts={STUDENT_ARTIFACT: str(directory)},
+        model_config={"task": dict(task)},
+        # The package travels with the model, so loading needs no installed project.
+        code_paths=[str(Path(zeroshot_distill.__file__).parent)],
+        pip_requirements=requirements,
+    )

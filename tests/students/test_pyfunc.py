@@ -1,0 +1,42 @@
+"""The student as an MLflow pyfunc model: logged to a run, loaded back, labels rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from zeroshot_distill.students import StudentBundle
+from zeroshot_distill.students.model import save_student
+from zeroshot_distill.students.pyfunc import log_student_model
+from zeroshot_distill.tasks.spec import TaskSpec
+
+ROWS = pd.DataFrame(
+    {
+        "premise": ["A man sleeps on a bench.", "Two dogs run in a park."],
+        "hypothesis": ["A man is awake.", "Animals are outside."],
+    }
+)
+
+
+def test_logged_student_loads_with_pyfunc_and_labels_rows(
+    tmp_path: Path, tiny_student: StudentBundle, nli_spec: TaskSpec
+) -> None:
+    directory = tmp_path / "student"
+    save_student(tiny_student, directory)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("t", artifact_location=str(tmp_path / "artifacts"))
+    with mlflow.start_run(experiment_id=experiment) as run:
+        log_student_model(directory, nli_spec.model_dump(), ROWS.head(1))
+
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/student")
+    labels = model.predict(ROWS)
+    assert len(labels) == len(ROWS)
+    # A random student may name no label (None), but never anything outside the label set.
+    assert {label for label in labels if label is not None} <= set(nli_spec.labels)
+    assert [c.name for c in model.metadata.get_input_schema().inputs] == ["premise", "hypothesis"]
+
+    with pytest.raises(Exception, match="hypothesis"):
+        model.predict(ROWS[["premise"]])
