@@ -7,6 +7,8 @@ import pytest
 
 from zeroshot_distill.pipelines.experiments.nodes import compare_variants
 
+TEACHER = {"backend": "openai", "model": "gpt-4o-mini"}
+
 
 def _result(rate: float, achieved: float, fraction: float = 1.0) -> dict[str, float | str]:
     return {
@@ -25,7 +27,7 @@ def _result(rate: float, achieved: float, fraction: float = 1.0) -> dict[str, fl
 
 def test_table_and_plot_use_the_achieved_rate() -> None:
     results = [_result(0.15, 0.15), _result(0.5, 0.2), _result(1.0, 0.2)]
-    table, by_rate, by_size, markdown = compare_variants(*results)
+    table, by_rate, by_size, markdown, _ = compare_variants(TEACHER, *results)
     try:
         assert table["explanation_rate_achieved"].tolist() == pytest.approx([0.15, 0.2, 0.2])
         assert "| 0.50 | 0.20 (fewer rationales exist) |" in markdown
@@ -43,7 +45,7 @@ def test_table_and_plot_use_the_achieved_rate() -> None:
 def test_results_without_the_achieved_column_still_render() -> None:
     old = _result(0.3, 0.3)
     del old["explanation_rate_achieved"]
-    table, by_rate, by_size, _ = compare_variants(old)
+    table, by_rate, by_size, _, _ = compare_variants(TEACHER, old)
     plt.close(by_rate)
     plt.close(by_size)
     assert table["explanation_rate_achieved"].tolist() == [0.3]
