@@ -9,7 +9,7 @@ from zeroshot_distill.students import accuracy, inference, predict_labels
 from zeroshot_distill.tasks.spec import TaskSpec
 
 
-def test_multiple_choice_outputs_map_back_to_letters(monkeypatch, tiny_student):
+def test_generated_multiple_choice_outputs_map_back_to_letters(monkeypatch, tiny_student):
     spec = TaskSpec(
         name="cqa",
         kind="multiple_choice",
@@ -32,7 +32,9 @@ def test_multiple_choice_outputs_map_back_to_letters(monkeypatch, tiny_student):
         return ["post office", "Water.", "no idea"]
 
     monkeypatch.setattr(inference, "generate_texts", fake_generate)
-    labels = predict_labels(tiny_student.model, tiny_student.tokenizer, spec, rows, prefix="p: ")
+    labels = predict_labels(
+        tiny_student.model, tiny_student.tokenizer, spec, rows, prefix="p: ", decoding="generate"
+    )
     assert labels == ["a", "b", None]
     assert (
         seen["inputs"][0]

@@ -135,6 +135,7 @@ class StudentSide:
             prefix=student.prefixes["predict"],
             max_input_length=self.config.max_input_length,
             max_new_tokens=self.config.new_tokens,
+            decoding=self.config.label_decoding,
         )
 
     def evaluate(self, student: Any, rows: pd.DataFrame) -> dict[str, float]:

@@ -39,7 +39,7 @@ def evaluate_variant(
     explanation_rate: float,
     train_fraction: float,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, float]]]]:
-    """Test accuracy of one variant's student (label-only decoding) and its data sizes.
+    """Test accuracy of one variant's student (labels read as in evaluation) and its data sizes.
 
     Returns a result row for the comparison table and the variant's MLflow metrics (the
     catalog gives each variant its own metric prefix, e.g. ``experiments.er015_tf1000.``).
@@ -57,6 +57,7 @@ def evaluate_variant(
         int(evaluation.get("batch_size", 32)),
         prefix=student.prefixes["predict"],
         max_new_tokens=student.label_budget(evaluation.get("max_new_tokens")),
+        decoding=student.label_decoding(evaluation.get("label_decoding")),
     )
     metrics = classification_metrics(list(rows["gold_label"]), predicted, spec.label_set)
     train = training_set[training_set["split"] == "train"]
