@@ -36,6 +36,7 @@ def versioned_entries(project: Path, env: str = "local") -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_distill_default_run_then_predict_and_viz(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     result = run_kedro(project, "run", "--pipeline=distill")
@@ -88,6 +89,7 @@ def test_distill_default_run_then_predict_and_viz(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_experiments_sweep_shares_one_annotation(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     run_kedro(project, "run", "--env=test", "--pipelines=data_processing,annotation")

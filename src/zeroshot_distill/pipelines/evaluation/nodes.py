@@ -460,9 +460,16 @@ def plot_evaluation(
         title="Student training: losses and validation accuracy",
     )
     values, notes = _accuracy_bars(metrics)
+    base = metrics.get("baselines") or {}
     accuracy_fig = plot_accuracy_comparison(
         values,
         notes=notes,
+        references={
+            f"majority class ({base.get('majority_label')})": base.get("majority"),
+            "chance": base.get("chance"),
+        }
+        if base
+        else None,
         title=f"Accuracy on the {run.get('split', 'test')} split",
         simulated=simulated,
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from zeroshot_distill.reporting import classification_metrics, fmt_pct, plot_metric_vs
+from zeroshot_distill.reporting import baselines, classification_metrics, fmt_pct, plot_metric_vs
 from zeroshot_distill.students import StudentBundle, predict_labels
 from zeroshot_distill.tasks import TaskSpec
 
@@ -60,6 +60,7 @@ def evaluate_variant(
         decoding=student.label_decoding(evaluation.get("label_decoding")),
     )
     metrics = classification_metrics(list(rows["gold_label"]), predicted, spec.label_set)
+    base = baselines(list(rows["gold_label"]), spec.label_set, metrics["accuracy"]) or {}
     train = training_set[training_set["split"] == "train"]
     result = {
         "variant": variant,
@@ -71,13 +72,18 @@ def evaluate_variant(
         "accuracy": float(metrics["accuracy"]),
         "macro_f1": float(metrics.get("macro_f1", float("nan"))),
         "invalid_rate": float(metrics["invalid_rate"]),
+        "majority_baseline": float(base.get("majority", float("nan"))),
+        "chance_baseline": float(base.get("chance", float("nan"))),
+        "beats_majority": base.get("beats_majority"),
     }
     logger.info(
-        "experiments %s: explanation rate %.2f, train fraction %.3f -> accuracy %s",
+        "experiments %s: explanation rate %.2f, train fraction %.3f -> accuracy %s "
+        "(majority-class baseline %s)",
         variant,
         explanation_rate,
         train_fraction,
         fmt_pct(result["accuracy"]),
+        fmt_pct(result["majority_baseline"]),
     )
     mlflow_metrics = {
         key: [{"value": float(result[key]), "step": 0}]
@@ -91,10 +97,12 @@ def compare_variants(*results: Mapping[str, Any]) -> tuple[pd.DataFrame, Figure,
     """The comparison table and the papers' two figures, plus a Markdown summary.
 
     Figures: accuracy vs explanation rate (at the full training set) and accuracy vs train
-    size (one line per explanation rate swept there).
+    size (one line per explanation rate swept there), on a 0-100% axis with the
+    majority-class and chance baselines of the test split drawn in.
     """
     table = pd.DataFrame(list(results)).sort_values(["train_fraction", "explanation_rate"])
     table = table.reset_index(drop=True)
+    references = _baseline_references(table)
     full = table[table["train_fraction"] == table["train_fraction"].max()]
     by_rate = plot_metric_vs(
         full,
@@ -103,6 +111,7 @@ def compare_variants(*results: Mapping[str, Any]) -> tuple[pd.DataFrame, Figure,
         xlabel="explanation rate (share of training rows with a rationale)",
         ylabel="student test accuracy (%)",
         title="Accuracy vs explanation rate (full training set)",
+        references=references,
     )
     size_rates = table.groupby("explanation_rate")["train_fraction"].nunique()
     swept = table[table["explanation_rate"].isin(size_rates[size_rates > 1].index)]
@@ -115,20 +124,25 @@ def compare_variants(*results: Mapping[str, Any]) -> tuple[pd.DataFrame, Figure,
         xlabel="share of the training set used",
         ylabel="student test accuracy (%)",
         title="Accuracy vs training-set size",
+        references=references,
     )
     lines = [
         "# Experiments: explanation rate and training-set size",
         "",
         "One annotation, one student per variant, accuracy on the test split.",
         "",
+        _baseline_summary(table),
+        "",
         "| variant | explanation rate | train fraction | train rows | with rationale "
-        "| accuracy | macro-F1 | invalid |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| accuracy | vs majority | macro-F1 | invalid |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in table.itertuples(index=False):
+        margin = 100 * (row.accuracy - row.majority_baseline)
         lines.append(
             f"| {row.variant} | {row.explanation_rate:.2f} | {row.train_fraction:.3f} "
             f"| {row.n_train} | {row.n_train_with_rationale} | {fmt_pct(row.accuracy)} "
+            f"| {'n/a' if pd.isna(margin) else f'{margin:+.1f} pts'} "
             f"| {fmt_pct(row.macro_f1)} | {fmt_pct(row.invalid_rate)} |"
         )
     lines += [
@@ -138,3 +152,24 @@ def compare_variants(*results: Mapping[str, Any]) -> tuple[pd.DataFrame, Figure,
         "",
     ]
     return table, by_rate, by_size, "\n".join(lines)
+
+
+def _baseline_references(table: pd.DataFrame) -> dict[str, float]:
+    """The test split's baselines (the same for every variant) as plot reference lines."""
+    if table.empty or "majority_baseline" not in table.columns:
+        return {}
+    first = table.iloc[0]
+    return {"majority class": first["majority_baseline"], "chance": first["chance_baseline"]}
+
+
+def _baseline_summary(table: pd.DataFrame) -> str:
+    """One line: the baselines and how many variants beat the majority class."""
+    refs = _baseline_references(table)
+    if not refs or pd.isna(refs["majority class"]):
+        return "No majority-class or chance baseline applies to this task (no label set)."
+    beat = int(table["accuracy"].gt(refs["majority class"]).sum())
+    return (
+        f"Baselines on the test split: majority class {fmt_pct(refs['majority class'])}, "
+        f"chance {fmt_pct(refs['chance'])}. **{beat} of {len(table)} variant(s) beat the "
+        "majority class**" + ("." if beat else ": no student learned the task here.")
+    )
