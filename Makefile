@@ -50,6 +50,7 @@ sample-data:  ## regenerate the bundled sample data in data/01_raw
 benchmarks:
 	$(BIN)/python benchmarks/annotation_throughput.py
 	$(BIN)/python benchmarks/training_throughput.py
+	$(BIN)/python benchmarks/label_scoring.py
 
 clean:  ## remove run outputs (keeps data/01_raw and the venv)
 	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete
