@@ -145,3 +145,14 @@ def test_numeric_tasks_generate_and_bad_decodings_are_refused(nli_spec):
     assert inference.resolve_label_decoding("generate", nli_spec) == "generate"
     with pytest.raises(ValueError, match="label_decoding must be one of"):
         inference.resolve_label_decoding("beam", nli_spec)
+
+
+def test_scores_do_not_depend_on_how_rows_are_chunked(tiny_student, monkeypatch):
+    rows = [
+        {"question": f"q{i}?", "choices": ["post office", "zoo" * (i % 3 + 1), "sea"]}
+        for i in range(7)
+    ]
+    whole = inference.label_log_probs(tiny_student.model, tiny_student.tokenizer, CQA, rows, 4)
+    monkeypatch.setattr(inference, "_MAX_LOGITS", 1)  # one row per forward pass
+    chunked = inference.label_log_probs(tiny_student.model, tiny_student.tokenizer, CQA, rows, 4)
+    np.testing.assert_allclose(whole, chunked, rtol=1e-4, atol=1e-4)

@@ -22,6 +22,8 @@ from zeroshot_distill.students.data import IGNORE_INDEX, TaskPrefixes, as_record
 from zeroshot_distill.tasks.spec import TaskSpec
 
 _DEFAULT = TaskPrefixes()
+#: Most logits (rows x candidates x target tokens x vocabulary) one scoring pass may hold.
+_MAX_LOGITS = 2**26
 
 
 #: How a student's label is read: ``score`` ranks every candidate label by its
@@ -257,23 +259,34 @@ def label_log_probs(
         if spec.kind == "multiple_choice"
         else _encode(tokenizer, [spec.label_target(label, {}) for label in labels], None)
     )
+    vocab = int(model.get_output_embeddings().weight.shape[0])
     try:
-        for idx in _length_batches(encoded, batch_size):
-            input_ids = pad([encoded[i] for i in idx], tokenizer.pad_token_id).to(model.device)
+        for batch in _length_batches(encoded, batch_size):
             targets = (
-                shared * len(idx)
+                shared * len(batch)
                 if shared is not None
                 else _encode(
                     tokenizer,
-                    [spec.label_target(label, records[i]) for i in idx for label in labels],
+                    [spec.label_target(label, records[i]) for i in batch for label in labels],
                     None,
                 )
             )
-            target_ids = pad(targets, IGNORE_INDEX).to(model.device)
-            token_logp = _target_log_probs(
-                model, input_ids, input_ids != tokenizer.pad_token_id, target_ids, n_labels
-            )
-            scores[idx] = token_logp.sum(dim=1).view(len(idx), n_labels).cpu().numpy()
+            # Rows per forward pass so that the logits stay under _MAX_LOGITS floats (a big
+            # vocabulary times long option texts would otherwise need gigabytes).
+            longest = max(len(t) for t in targets)
+            rows = max(1, min(len(batch), _MAX_LOGITS // (n_labels * longest * vocab)))
+            for start in range(0, len(batch), rows):
+                idx = batch[start : start + rows]
+                chunk = targets[start * n_labels : (start + rows) * n_labels]
+                input_ids = pad([encoded[i] for i in idx], tokenizer.pad_token_id)
+                token_logp = _target_log_probs(
+                    model,
+                    input_ids.to(model.device),
+                    (input_ids != tokenizer.pad_token_id).to(model.device),
+                    pad(chunk, IGNORE_INDEX).to(model.device),
+                    n_labels,
+                )
+                scores[idx] = token_logp.sum(dim=1).view(len(idx), n_labels).cpu().numpy()
     finally:
         model.train(was_training)
     return scores
@@ -304,7 +317,8 @@ def _target_log_probs(
     )
     logits = [first.logits.float().repeat_interleave(n_candidates, 0)]
     if target_ids.shape[1] > 1:
-        cache = first.past_key_values
+        name = _cache_argument(model)
+        cache = getattr(first, name)
         cache.batch_repeat_interleave(n_candidates)
         encoder_outputs.last_hidden_state = encoder_outputs.last_hidden_state.repeat_interleave(
             n_candidates, 0
@@ -314,7 +328,7 @@ def _target_log_probs(
             attention_mask=mask.repeat_interleave(n_candidates, 0),
             decoder_input_ids=decoder_ids[:, 1:],
             use_cache=True,
-            **{_cache_argument(model): cache},
+            **{name: cache},
         )
         logits.append(rest.logits.float())
     return -torch.nn.functional.cross_entropy(
@@ -326,8 +340,9 @@ def _target_log_probs(
 
 
 def _cache_argument(model: PreTrainedModel) -> str:
-    """The forward argument that takes a cache: ``cache`` from transformers 5.2x on,
-    ``past_key_values`` before (still accepted, with a deprecation warning)."""
+    """The name of the cache in a forward's arguments and outputs: ``cache`` in newer
+    transformers 5.x, ``past_key_values`` before (later ones still accept it, with a
+    deprecation warning)."""
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
