@@ -47,6 +47,7 @@ def warning_records(output: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_distill_default_run_then_predict_and_viz(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,6 +133,7 @@ def test_distill_default_run_then_predict_and_viz(
 
 
 @pytest.mark.slow
+@pytest.mark.trains
 def test_experiments_sweep_shares_one_annotation(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     run_kedro(project, "run", "--env=test", "--pipelines=data_processing,annotation")

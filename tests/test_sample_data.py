@@ -15,11 +15,24 @@ from zeroshot_distill import sample_data as sd
 FIELDS = {
     "nli": ("id", "premise", "hypothesis", "label", "explanation"),
     "cqa": ("id", "question", "choices", "answer", "explanation"),
+    "cqa_large": ("id", "question", "choices", "answer", "explanation"),
     "svamp": ("id", "question", "answer", "explanation"),
     "sentiment": ("id", "text", "label", "explanation"),
 }
-COUNTS = {"nli": sd.N_NLI, "cqa": sd.N_CQA, "svamp": sd.N_SVAMP, "sentiment": sd.N_SENTIMENT}
-ID_PREFIX = {"nli": "nli-", "cqa": "cqa-", "svamp": "svamp-", "sentiment": "sent-"}
+COUNTS = {
+    "nli": sd.N_NLI,
+    "cqa": sd.N_CQA,
+    "cqa_large": sd.N_CQA_LARGE,
+    "svamp": sd.N_SVAMP,
+    "sentiment": sd.N_SENTIMENT,
+}
+ID_PREFIX = {
+    "nli": "nli-",
+    "cqa": "cqa-",
+    "cqa_large": "cqal-",
+    "svamp": "svamp-",
+    "sentiment": "sent-",
+}
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -123,6 +136,20 @@ def test_cqa_choices_answers_and_explanations(rows: dict[str, list[dict[str, Any
         assert row["question"].endswith("?"), row["id"]
 
 
+def test_large_cqa_asks_each_fact_in_several_ways(rows: dict[str, list[dict[str, Any]]]) -> None:
+    data = rows["cqa_large"]
+    assert len({(r["question"], *r["choices"]) for r in data}) == len(data)
+    assert len({r["question"] for r in data}) > len(data) * 3 // 4
+    letters = [r["answer"] for r in data]
+    assert all(80 <= letters.count(x) <= 240 for x in "abcde")
+    for row in data:
+        answer = row["choices"][sd.CHOICE_LETTERS.index(row["answer"])]
+        assert len(set(row["choices"])) == 5
+        assert any(f.answer == answer for f in sd.KNOWLEDGE_TABLE)
+    repeated = len(data) - len({r["explanation"] for r in data})
+    assert repeated > len(data) // 2  # most facts come back with other wording
+
+
 def test_cqa_knowledge_table_is_consistent() -> None:
     for fact in sd.KNOWLEDGE_TABLE:
         assert len(set(fact.distractors)) >= 4, fact
@@ -161,7 +188,8 @@ def test_svamp_explanations_compute_correctly(rows: dict[str, list[dict[str, Any
 
 def test_sentiment_balance_and_explanations(rows: dict[str, list[dict[str, Any]]]) -> None:
     data = rows["sentiment"]
-    assert Counter(r["label"] for r in data) == {"positive": 80, "negative": 80}
+    half = sd.N_SENTIMENT // 2
+    assert Counter(r["label"] for r in data) == {"positive": half, "negative": half}
     texts = [r["text"] for r in data]
     assert len(set(texts)) == len(texts)
     lo, hi = sd.SENTIMENT_EXPLANATION_WORDS

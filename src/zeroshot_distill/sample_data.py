@@ -6,9 +6,14 @@ seeded :class:`random.Random`, so two runs with the same seed write identical by
 
 - ``nli_sample.jsonl``: natural language inference, e-SNLI style (premise, hypothesis, label,
   explanation), built from compositional scenes and label-specific transformations;
-- ``cqa_sample.jsonl``: CommonsenseQA-style five-way multiple choice, from a knowledge table;
+- ``cqa_sample.jsonl``: CommonsenseQA-style five-way multiple choice, from a knowledge table
+  (every fact asked once: a student cannot learn facts it never saw);
+- ``cqa_large_sample.jsonl``: the same knowledge table asked up to four ways (other wording,
+  other distractors, other answer position): a multiple-choice set a student can learn;
 - ``svamp_sample.jsonl``: SVAMP-like one- and two-step arithmetic word problems;
-- ``sentiment_sample.jsonl``: short product and movie reviews (positive / negative).
+- ``sentiment_sample.jsonl``: short product and movie reviews (positive / negative), the
+  default demo task (big enough that the tiny default student clearly beats the
+  majority class).
 
 Every row carries an ``explanation``: the reference rationale that the simulated teacher
 returns. Regenerate with::
@@ -31,8 +36,9 @@ DEFAULT_SEED = 20240611
 
 N_NLI = 240
 N_CQA = 200
+N_CQA_LARGE = 800
 N_SVAMP = 150
-N_SENTIMENT = 160
+N_SENTIMENT = 900
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 SENTIMENT_LABELS = ("positive", "negative")
@@ -41,6 +47,7 @@ CHOICE_LETTERS = "abcde"
 FILE_NAMES = {
     "nli": "nli_sample.jsonl",
     "cqa": "cqa_sample.jsonl",
+    "cqa_large": "cqa_large_sample.jsonl",
     "svamp": "svamp_sample.jsonl",
     "sentiment": "sentiment_sample.jsonl",
 }
@@ -3255,6 +3262,53 @@ def generate_cqa(rng: random.Random, n: int = N_CQA) -> list[Row]:
     return rows
 
 
+def generate_cqa_large(rng: random.Random, n: int = N_CQA_LARGE) -> list[Row]:
+    """``n`` five-way questions over the knowledge table, each fact asked up to four times.
+
+    Rounds over the shuffled facts; each round asks every fact once more with a template
+    it was not asked with yet, four of its distractors drawn afresh and the answer at a
+    random position (spread evenly over a–e per round). Rows are shuffled at the end, so a
+    random split puts other wordings of most test facts into train.
+    """
+    facts = list(KNOWLEDGE_TABLE)
+    if n > 4 * len(facts):
+        raise ValueError(f"at most {4 * len(facts)} rows (4 per fact), got {n}")
+    used: dict[int, set[str]] = {i: set() for i in range(len(facts))}
+    rows: list[Row] = []
+    while len(rows) < n:
+        order = list(range(len(facts)))
+        rng.shuffle(order)
+        positions = [i % len(CHOICE_LETTERS) for i in range(len(order))]
+        rng.shuffle(positions)
+        for fact_index, answer_index in zip(order, positions, strict=True):
+            if len(rows) == n:
+                break
+            fact = facts[fact_index]
+            templates = [t for t in _CQA_TEMPLATES[fact.relation] if t not in used[fact_index]]
+            if _is_they(fact.concept) or _is_they(fact.answer):
+                templates = [t for t in templates if "{name}" not in t]
+            if not templates:
+                templates = list(_CQA_TEMPLATES[fact.relation])
+            template = rng.choice(templates)
+            used[fact_index].add(template)
+            name, pron = rng.choice(_NAMES)
+            plural = not fact.concept.startswith(("a ", "an ")) and fact.concept.endswith("s")
+            question = _cap(
+                template.format(c=fact.concept, name=name, pron=pron, is_="are" if plural else "is")
+            )
+            wrong = rng.sample(fact.distractors, 4)
+            rows.append(
+                {
+                    "question": question,
+                    "choices": [*wrong[:answer_index], fact.answer, *wrong[answer_index:]],
+                    "answer": CHOICE_LETTERS[answer_index],
+                    "explanation": fact.explanation,
+                }
+            )
+    rng.shuffle(rows)
+    return [{"id": f"cqal-{i:04d}", **row} for i, row in enumerate(rows, start=1)]
+
+
 # ============================================================================= SVAMP-like
 # (plural, singular) of countable things
 _ITEMS: tuple[tuple[str, str], ...] = (
@@ -4069,6 +4123,7 @@ def generate_sentiment(rng: random.Random, n: int = N_SENTIMENT) -> list[Row]:
 _GENERATORS: dict[str, Callable[[random.Random], list[Row]]] = {
     "nli": generate_nli,
     "cqa": generate_cqa,
+    "cqa_large": generate_cqa_large,
     "svamp": generate_svamp,
     "sentiment": generate_sentiment,
 }

@@ -62,3 +62,19 @@ def test_agreement_counts_only_rows_where_both_answered() -> None:
 
 def test_count_invalid() -> None:
     assert count_invalid(["a", None, "", float("nan"), "b"]) == 3
+
+
+def test_baselines_majority_class_and_chance():
+    from zeroshot_distill.reporting import baselines
+
+    gold = ["a", "b", "b", "b", None]
+    base = baselines(gold, ["a", "b", "c"], accuracy=0.9)
+    assert base["majority_label"] == "b" and base["n"] == 4
+    assert base["majority"] == pytest.approx(0.75)
+    assert base["chance"] == pytest.approx(1 / 3)
+    assert base["beats_majority"] and base["beats_chance"]
+    assert base["margin_over_majority"] == pytest.approx(0.15)
+    worse = baselines(gold, ["a", "b", "c"], accuracy=0.5)
+    assert not worse["beats_majority"] and worse["beats_chance"]
+    assert baselines(["3", "4"], None, accuracy=1.0) is None  # numeric: no label set
+    assert "beats_majority" not in baselines(gold, ["a", "b", "c"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from zeroshot_distill.students.train import main, parse_params
 
@@ -18,6 +19,7 @@ def test_parse_params_nests_and_types_like_kedro():
     }
 
 
+@pytest.mark.trains
 def test_trains_from_a_parquet_with_the_project_parameters(tmp_path, project_root, nli_spec):
     frame = pd.concat(
         [

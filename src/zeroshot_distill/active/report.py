@@ -74,8 +74,45 @@ def accuracy_curve(rounds: pd.DataFrame, *, simulated: bool) -> Figure:
     if simulated:
         title += " (SIMULATED teacher)"
     return plot_metric_vs(
-        rounds, x=axis, y="test_accuracy", group="strategy", xlabel=label, title=title
+        rounds,
+        x=axis,
+        y="test_accuracy",
+        group="strategy",
+        xlabel=label,
+        title=title,
+        references=_baselines(rounds),
     )
+
+
+def _baselines(rounds: pd.DataFrame) -> dict[str, float]:
+    """The test split's majority-class and chance accuracies (the same in every round)."""
+    refs = {}
+    for name, column in (
+        ("majority class", "test_majority_baseline"),
+        ("chance", "test_chance_baseline"),
+    ):
+        if column in rounds.columns and rounds[column].notna().any():
+            refs[name] = float(rounds[column].dropna().iloc[0])
+    return refs
+
+
+def _baseline_line(rounds: pd.DataFrame) -> list[str]:
+    refs = _baselines(rounds)
+    if "majority class" not in refs or "test_accuracy" not in rounds.columns:
+        return []
+    best = rounds["test_accuracy"].max()
+    beat = bool(best > refs["majority class"])
+    return [
+        f"- **Baselines on the test split:** majority class {fmt_pct(refs['majority class'])}, "
+        f"chance {fmt_pct(refs.get('chance'))}; the best student of any round reaches "
+        f"{fmt_pct(best)}"
+        + (
+            "."
+            if beat
+            else ", **no better than always answering the majority class**: no student here "
+            "learned the task, so the comparison between strategies is noise."
+        )
+    ]
 
 
 def round_metrics(rounds: pd.DataFrame) -> dict[str, list[dict[str, float]]]:
@@ -153,6 +190,7 @@ def render_report(
     lines = ["# Active distillation (ELAD): explanation-guided selection", ""]
     if simulated:
         lines += [SIMULATED_BANNER, ""]
+    lines += _baseline_line(rounds)
     lines += _verdict(rounds, strategies, axis)
     lines += [
         "",

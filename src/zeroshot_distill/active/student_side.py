@@ -26,7 +26,7 @@ import pandas as pd
 
 from zeroshot_distill.active.config import ScoringConfig
 from zeroshot_distill.active.probe import Seq2SeqProbe, StudentProbe
-from zeroshot_distill.reporting import classification_metrics
+from zeroshot_distill.reporting import baselines, classification_metrics
 from zeroshot_distill.tasks import TaskSpec
 
 CONDITIONED_SUFFIX = "#conditioned"
@@ -135,19 +135,23 @@ class StudentSide:
             prefix=student.prefixes["predict"],
             max_input_length=self.config.max_input_length,
             max_new_tokens=self.config.new_tokens,
+            decoding=self.config.label_decoding,
         )
 
     def evaluate(self, student: Any, rows: pd.DataFrame) -> dict[str, float]:
-        """Accuracy, macro-F1 and invalid rate of the student's labels against gold."""
-        scores = classification_metrics(
-            rows["gold_label"].tolist(), self._predict(student, rows), self.spec.label_set
-        )
+        """Accuracy, macro-F1 and invalid rate of the student's labels against gold, with
+        the rows' majority-class and chance baselines (NaN without a label set)."""
+        gold = rows["gold_label"].tolist()
+        scores = classification_metrics(gold, self._predict(student, rows), self.spec.label_set)
+        base = baselines(gold, self.spec.label_set) or {}
         macro_f1 = scores["macro_f1"]
         return {
             "accuracy": float(scores["accuracy"]),
             "macro_f1": float("nan") if macro_f1 is None else float(macro_f1),
             "invalid_rate": float(scores["invalid_rate"]),
             "n": float(scores["n"]),
+            "majority_baseline": float(base.get("majority", float("nan"))),
+            "chance_baseline": float(base.get("chance", float("nan"))),
         }
 
     def explain(self, student: Any, rows: pd.DataFrame) -> tuple[list[str], list[str | None]]:

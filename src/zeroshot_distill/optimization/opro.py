@@ -168,7 +168,7 @@ def format_exemplar(spec: TaskSpec, row: Mapping[str, Any]) -> str:
     lines = [f"{name}: {fields[name]}" for name in spec.input_fields]
     gold = str(row["gold_label"])
     if spec.kind == "multiple_choice":
-        gold = f"({gold}) {spec.label_target(gold, row)}"
+        gold = f"({gold}) {spec.choice_text(gold, row)}"
     lines.append(f"correct answer: {gold}")
     return "\n".join(lines)
 

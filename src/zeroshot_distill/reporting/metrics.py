@@ -134,3 +134,36 @@ def agreement(first: Sequence[Any], second: Sequence[Any]) -> Agreement:
         n_agree=n_agree,
         rate=n_agree / len(both) if both else math.nan,
     )
+
+
+def baselines(
+    gold: Sequence[Any], labels: Sequence[str] | None, accuracy: float | None = None
+) -> dict[str, Any] | None:
+    """The accuracies a student must beat to have learned anything, on the same rows.
+
+    - ``majority``: always answering the most frequent gold label of these rows (the best
+      constant answer in hindsight, so the strictest trivial baseline);
+    - ``chance``: guessing uniformly among the ``labels`` (``1 / len(labels)``).
+
+    With ``accuracy`` (the student's), also ``beats_majority``, ``beats_chance`` and
+    ``margin_over_majority`` (in accuracy points, 0.1 = 10 points). ``None`` for tasks
+    without a label set (open numeric answers have no meaningful constant answer).
+    """
+    if labels is None:
+        return None
+    values = [g for g in _labels(gold) if g]
+    if not values:
+        return None
+    counts = {label: values.count(label) for label in dict.fromkeys([*labels, *values])}
+    majority_label = max(counts, key=lambda label: counts[label])
+    result: dict[str, Any] = {
+        "n": len(values),
+        "majority_label": majority_label,
+        "majority": counts[majority_label] / len(values),
+        "chance": 1.0 / len(labels) if len(labels) else math.nan,
+    }
+    if accuracy is not None and not math.isnan(float(accuracy)):
+        result["beats_majority"] = bool(float(accuracy) > result["majority"])
+        result["beats_chance"] = bool(float(accuracy) > result["chance"])
+        result["margin_over_majority"] = float(accuracy) - result["majority"]
+    return result

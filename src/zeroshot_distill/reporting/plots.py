@@ -11,6 +11,7 @@ import base64
 import io
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,11 +140,14 @@ def plot_accuracy_comparison(
     ylabel: str = "accuracy (%)",
     simulated: bool = False,
     notes: Mapping[str, str] | None = None,
+    references: Mapping[str, float] | None = None,
 ) -> Figure:
     """Bars of accuracies in [0, 1] shown in percent, e.g. ``{"student": .8, "teacher": .9}``.
 
     NaN values (a model that was not evaluated) are drawn as an empty slot marked "n/a".
-    ``notes`` adds a second line under a bar's name (e.g. ``"n=50"``).
+    ``notes`` adds a second line under a bar's name (e.g. ``"n=50"``). ``references``
+    draws labelled horizontal lines, e.g. the baselines ``{"majority class": .4}``. The
+    axis always runs from 0 to 100%.
     """
     names = list(values)
     heights = [float(values[n]) for n in names]
@@ -157,6 +161,9 @@ def plot_accuracy_comparison(
         ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 1.5, text, ha="center")
     labels = [n if not notes or n not in notes else f"{n}\n{notes[n]}" for n in names]
     ax.set_xticks(range(len(names)), labels=labels)
+    drawn_refs = _reference_lines(ax, references, 100.0)
+    if drawn_refs:
+        ax.legend(fontsize=8, loc="upper right")
     ax.set_ylim(0, 110)
     ax.set_ylabel(ylabel)
     ax.set_title(title + _suffix(simulated), fontsize=10)
@@ -173,6 +180,7 @@ def plot_metric_vs(
     *,
     references: Mapping[str, float] | None = None,
     percent: bool = True,
+    y_range: tuple[float, float] | None = (0.0, 1.0),
     log_x: bool = False,
     xlabel: str | None = None,
     ylabel: str | None = None,
@@ -182,8 +190,10 @@ def plot_metric_vs(
     one line per train fraction: the papers' figures).
 
     Rows with the same ``(group, x)`` are averaged (e.g. several seeds) and the min–max range
-    is shaded. ``references`` draws horizontal lines, e.g. ``{"teacher": 0.9}``. ``percent``
-    shows y in [0, 1] as percent.
+    is shaded. ``references`` draws horizontal lines, e.g. ``{"teacher": 0.9}`` or the
+    baselines. ``percent`` shows y in [0, 1] as percent. ``y_range`` (in y's units) anchors
+    the axis, by default the whole ``[0, 1]``: a zoomed axis makes noise look like a trend.
+    ``None`` lets matplotlib fit the data.
     """
     missing = [c for c in (x, y, group) if c is not None and c not in frame.columns]
     if missing:
@@ -204,10 +214,11 @@ def plot_metric_vs(
                 color=line.get_color(),
                 alpha=0.15,
             )
-    for i, (name, value) in enumerate((references or {}).items()):
-        if value is None or math.isnan(float(value)):
-            continue
-        ax.axhline(scale * float(value), color=f"C{7 + i % 3}", ls="--", lw=1, label=name)
+    _reference_lines(ax, references, scale)
+    if y_range is not None:
+        low, high = y_range
+        pad = 0.02 * (high - low)
+        ax.set_ylim(scale * (low - pad), scale * (high + pad))
     if log_x:
         ax.set_xscale("log", base=2)
     ax.set_xlabel(xlabel or x.replace("_", " "))
@@ -219,6 +230,17 @@ def plot_metric_vs(
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _reference_lines(ax: Any, references: Mapping[str, float] | None, scale: float) -> int:
+    """Dashed horizontal lines with legend labels; returns how many were drawn."""
+    drawn = 0
+    for i, (name, value) in enumerate((references or {}).items()):
+        if value is None or math.isnan(float(value)):
+            continue
+        ax.axhline(scale * float(value), color=f"C{7 + i % 3}", ls="--", lw=1, label=name)
+        drawn += 1
+    return drawn
 
 
 def figure_png(fig: Figure, *, dpi: int | None = None) -> bytes:

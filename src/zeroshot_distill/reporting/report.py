@@ -124,6 +124,45 @@ def _shorten(text: Any, limit: int) -> str:
 
 
 # --------------------------------------------------------------------------------- sections
+def beat_baselines(summary: Mapping[str, Any]) -> bool | None:
+    """Whether the student beat the majority-class baseline (and so chance) on the test
+    rows; ``None`` without baselines (numeric tasks)."""
+    base = summary.get("baselines")
+    if not base or "beats_majority" not in base:
+        return None
+    return bool(base["beats_majority"])
+
+
+def verdict(summary: Mapping[str, Any]) -> str:
+    """One line: did the student beat the majority-class and chance baselines?"""
+    student = summary.get("student") or {}
+    base = summary.get("baselines")
+    accuracy = fmt_pct(student.get("accuracy"))
+    beat = beat_baselines(summary)
+    if beat is None:
+        return (
+            "No majority-class or chance baseline applies to this task (open answers without "
+            "a label set, or no gold labels): judge the student by the teacher comparison below."
+        )
+    assert base is not None  # for the type checker: beat is None without baselines
+    baselines = (
+        f"majority-class baseline {fmt_pct(base['majority'])} (always "
+        f"{_code(base['majority_label'])}) and chance {fmt_pct(base['chance'])}"
+    )
+    margin = 100 * float(base["margin_over_majority"])
+    if beat:
+        return (
+            f"**The student beat the baselines:** {accuracy} test accuracy vs the {baselines}, "
+            f"{margin:+.1f} points over the majority class."
+        )
+    against_chance = "but beat chance" if base.get("beats_chance") else "nor chance"
+    return (
+        f"**The student did NOT beat the majority-class baseline** ({against_chance}): "
+        f"{accuracy} test accuracy vs the {baselines}. It has not learned the task from this "
+        "training data; no cost comparison is given for a student that is not useful."
+    )
+
+
 def _headline(summary: Mapping[str, Any]) -> list[str]:
     student = summary.get("student") or {}
     teacher = summary.get("teacher")
@@ -180,7 +219,9 @@ def _headline(summary: Mapping[str, Any]) -> list[str]:
         f"({fmt_num(cost.get('student_hours_per_1m_predictions'))} h of this machine at "
         f"{fmt_usd(cost.get('student_hourly_usd'))}/h)."
     )
-    bullets.append(cost_line)
+    useful = beat_baselines(summary) is not False
+    if useful:
+        bullets.append(cost_line)
     bullets.append(
         f"**Student speed:** {fmt_num(speed.get('examples_per_s'))} examples/s at batch "
         f"{fmt_num(speed.get('batch_size'))}; single-request latency p50 "
@@ -228,13 +269,23 @@ def _headline(summary: Mapping[str, Any]) -> list[str]:
             "",
         ]
     )
-    rows.append(
-        [
-            "USD per 1M predictions",
-            fmt_usd(cost.get("student_usd_per_1m_predictions")),
-            fmt_usd(teacher_1m),
-        ]
-    )
+    base = summary.get("baselines")
+    if base:
+        rows.append(
+            [
+                f"majority-class baseline (always {base['majority_label']}) / chance",
+                f"{fmt_pct(base['majority'])} / {fmt_pct(base['chance'])}",
+                "",
+            ]
+        )
+    if useful:
+        rows.append(
+            [
+                "USD per 1M predictions",
+                fmt_usd(cost.get("student_usd_per_1m_predictions")),
+                fmt_usd(teacher_1m),
+            ]
+        )
     return [*lines, "", _table(["", "student", "teacher"], rows)]
 
 
@@ -603,6 +654,11 @@ def render_markdown_report(
     run = summary.get("run") or {}
     simulated = bool(run.get("teacher_simulated"))
     title = f"# Distillation report: {run.get('task', 'task')}"
+    beat = beat_baselines(summary)
+    if beat is not None:
+        title += (
+            " — student beat the baselines" if beat else " — student did NOT beat the baselines"
+        )
     if simulated:
         title += " (SIMULATED TEACHER)"
     intro = (
@@ -614,7 +670,7 @@ def render_markdown_report(
     intro += "."
     if html_name:
         intro += f" A self-contained copy with the plots embedded: `{html_name}`."
-    lines = [title, ""]
+    lines = [title, "", verdict(summary), ""]
     if simulated:
         lines += [f"> {SIMULATED_BANNER}", ""]
     lines += [intro, "", "## The answer", "", *_headline(summary), ""]

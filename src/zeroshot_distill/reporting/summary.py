@@ -213,6 +213,7 @@ def headline_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
     Names: ``student_accuracy``, ``student_macro_f1``, ``student_invalid_rate``,
     ``student_examples_per_s``, ``student_latency_p50_ms``, ``student_latency_p95_ms``,
     ``teacher_accuracy``, ``student_accuracy_on_teacher_rows``, ``agreement``,
+    ``majority_baseline_accuracy``, ``chance_baseline_accuracy``,
     ``annotation_accuracy``, ``teacher_usd_<stage>``, ``teacher_usd_total``,
     ``teacher_usd_per_1m``, ``reference_usd_per_1m``, ``student_usd_per_1m``,
     ``n_test``, ``n_teacher_compared``. Missing or NaN figures are left out.
@@ -234,6 +235,8 @@ def headline_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
             summary.get("student_on_teacher_rows"), "accuracy"
         ),
         "agreement": _value(summary.get("agreement"), "rate"),
+        "majority_baseline_accuracy": _value(summary.get("baselines"), "majority"),
+        "chance_baseline_accuracy": _value(summary.get("baselines"), "chance"),
         "annotation_accuracy": _value(summary.get("annotation"), "accuracy_vs_gold"),
         "teacher_usd_total": _value(cost, "teacher_total_usd"),
         "teacher_usd_per_1m": _value(cost, "teacher_usd_per_1m_predictions"),

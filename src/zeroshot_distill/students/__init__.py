@@ -10,11 +10,16 @@ from zeroshot_distill.students.data import (
     encode_examples,
 )
 from zeroshot_distill.students.inference import (
+    LABEL_DECODINGS,
+    LabelReadout,
     accuracy,
     generate_rationales,
     generate_texts,
     label_log_probs,
+    label_probabilities,
     predict_labels,
+    read_labels,
+    resolve_label_decoding,
 )
 from zeroshot_distill.students.loss import MultiTaskLoss, MultiTaskSeq2Seq, multitask_loss
 from zeroshot_distill.students.model import (
@@ -33,7 +38,9 @@ from zeroshot_distill.students.trainer import (
 )
 
 __all__ = [
+    "LABEL_DECODINGS",
     "EncodedExample",
+    "LabelReadout",
     "MultiTaskCollator",
     "MultiTaskDataset",
     "MultiTaskLengthSampler",
@@ -52,9 +59,12 @@ __all__ = [
     "generate_rationales",
     "generate_texts",
     "label_log_probs",
+    "label_probabilities",
     "load_student",
     "multitask_loss",
     "predict_labels",
+    "read_labels",
+    "resolve_label_decoding",
     "summary_metrics",
     "train_from_training_set",
     "train_student",

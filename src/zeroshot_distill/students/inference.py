@@ -3,13 +3,16 @@
 All functions take task rows in the ``examples`` shape (the task's input fields; a
 DataFrame or a sequence of mappings), build the student input with the task spec and the
 task prefix, process the rows in length-sorted batches (little padding) and return results
-in the original row order. Decoding is greedy.
+in the original row order. Labels of tasks with a label set are read by *label scoring*
+(rank classification: the most likely candidate wins); generation is greedy.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -19,6 +22,100 @@ from zeroshot_distill.students.data import IGNORE_INDEX, TaskPrefixes, as_record
 from zeroshot_distill.tasks.spec import TaskSpec
 
 _DEFAULT = TaskPrefixes()
+#: Most logits (rows x candidates x target tokens x vocabulary) one scoring pass may hold.
+_MAX_LOGITS = 2**26
+
+
+#: How a student's label is read: ``score`` ranks every candidate label by its
+#: log-likelihood (always a valid label, one batched pass); ``generate`` decodes freely and
+#: parses the text. Numeric tasks have no candidates and always generate.
+LABEL_DECODINGS = ("score", "generate")
+LabelDecoding = Literal["score", "generate"]
+
+
+def resolve_label_decoding(decoding: str | None, spec: TaskSpec) -> LabelDecoding:
+    """The decoding actually used for ``spec``: ``score`` (the default) needs a label set,
+    so a numeric task generates; an unknown value is an error naming the parameter."""
+    value = "score" if decoding is None else str(decoding)
+    if value not in LABEL_DECODINGS:
+        raise ValueError(
+            f"label_decoding must be one of {list(LABEL_DECODINGS)}, got {decoding!r} "
+            "(set `label_decoding: score` or `generate` in the parameters)"
+        )
+    if spec.label_set is None:
+        return "generate"
+    return "score" if value == "score" else "generate"
+
+
+@dataclass(frozen=True)
+class LabelReadout:
+    """The student's labels for a list of rows, and how they were read.
+
+    ``outputs``: the generated text per row (``generate``) or the winning candidate's
+    target text (``score``); ``labels``: the task label (``None`` where a generated text
+    names none; never with ``score``); ``probabilities``: ``(n_rows, n_labels)`` over
+    ``spec.label_set`` with ``score``, else ``None``.
+    """
+
+    decoding: LabelDecoding
+    outputs: list[str]
+    labels: list[str | None]
+    probabilities: np.ndarray | None = None
+
+    @property
+    def confidence(self) -> list[float | None]:
+        """Probability of each row's chosen label (``None`` without scores)."""
+        if self.probabilities is None:
+            return [None] * len(self.labels)
+        return [float(p.max()) for p in self.probabilities]
+
+
+def read_labels(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    spec: TaskSpec,
+    rows: Any,
+    batch_size: int = 64,
+    *,
+    prefix: str = _DEFAULT.label,
+    max_input_length: int = 512,
+    max_new_tokens: int = 32,
+    decoding: str | None = "score",
+) -> LabelReadout:
+    """The student's label for each row, as :class:`LabelReadout`.
+
+    With ``decoding="score"`` (the default for tasks with a label set) every candidate label
+    is scored by :func:`label_log_probs` and the most likely one wins: every output is a
+    label of ``spec.label_set``, with a probability per label. With ``"generate"`` (always
+    for numeric tasks) the label is decoded greedily and mapped to the label set (a
+    canonical number for numeric tasks), ``None`` where the text names no label.
+    """
+    records = as_records(rows)
+    mode = resolve_label_decoding(decoding, spec)
+    if mode == "score":
+        labels = spec.label_set or []
+        probs = label_probabilities(
+            model,
+            tokenizer,
+            spec,
+            records,
+            batch_size,
+            prefix=prefix,
+            max_input_length=max_input_length,
+        )
+        chosen = [labels[int(i)] for i in np.argmax(probs, axis=1)] if len(records) else []
+        outputs = [spec.label_target(c, r) for c, r in zip(chosen, records, strict=True)]
+        return LabelReadout(mode, outputs, list(chosen), probs)
+    texts = generate_texts(
+        model,
+        tokenizer,
+        [prefix + spec.student_input(r) for r in records],
+        batch_size,
+        max_input_length=max_input_length,
+        max_new_tokens=max_new_tokens,
+    )
+    parsed = [spec.normalize_label(t, r) for t, r in zip(texts, records, strict=True)]
+    return LabelReadout(mode, texts, parsed)
 
 
 def predict_labels(
@@ -31,22 +128,42 @@ def predict_labels(
     prefix: str = _DEFAULT.label,
     max_input_length: int = 512,
     max_new_tokens: int = 32,
+    decoding: str | None = "score",
 ) -> list[str | None]:
-    """Generate the label for each row and map it to the task's label set.
-
-    Returns one label per row (a label of ``spec.label_set``, a canonical number for numeric
-    tasks), or ``None`` where the generated text names no label.
-    """
-    records = as_records(rows)
-    texts = generate_texts(
+    """The student's label for each row (:func:`read_labels` without the details):
+    scored among the label set by default, generated for numeric tasks."""
+    return read_labels(
         model,
         tokenizer,
-        [prefix + spec.student_input(r) for r in records],
+        spec,
+        rows,
         batch_size,
+        prefix=prefix,
         max_input_length=max_input_length,
         max_new_tokens=max_new_tokens,
+        decoding=decoding,
+    ).labels
+
+
+def label_probabilities(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    spec: TaskSpec,
+    rows: Any,
+    batch_size: int = 64,
+    *,
+    prefix: str = _DEFAULT.label,
+    max_input_length: int = 512,
+) -> np.ndarray:
+    """Probability of each candidate label per row (softmax of :func:`label_log_probs`
+    over the candidates), ``(n_rows, n_labels)`` in the order of ``spec.label_set``."""
+    scores = label_log_probs(
+        model, tokenizer, spec, rows, batch_size, prefix=prefix, max_input_length=max_input_length
     )
-    return [spec.normalize_label(t, r) for t, r in zip(texts, records, strict=True)]
+    if len(scores) == 0:
+        return scores
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def generate_rationales(
@@ -116,47 +233,117 @@ def label_log_probs(
     prefix: str = _DEFAULT.label,
     max_input_length: int = 512,
 ) -> np.ndarray:
-    """Log-probability of every candidate label's target text, per row (for uncertainty).
+    """Log-likelihood of every candidate label's target text after the input, per row.
 
     Returns an array ``(n_rows, n_labels)`` in the order of ``spec.label_set`` (letters for
-    multiple choice, scored through each row's option texts). Entropy or margin of
-    ``softmax`` over a row gives an uncertainty score. Numeric tasks have no label set.
+    multiple choice, scored through each row's target for the letter, see
+    :meth:`TaskSpec.label_target`): the sum of the target tokens' log-probabilities,
+    end-of-sequence included, i.e. the log-probability of the whole target. The encoder
+    runs once per row; all candidates of a batch go through the decoder together.
+    Numeric tasks have no label set.
     """
     labels = spec.label_set
     if labels is None:
         raise ValueError(f"task {spec.name!r} is numeric: label scores need a finite label set")
     records = as_records(rows)
+    n_labels = len(labels)
     was_training = model.training
     model.eval()
     encoded = _encode(
         tokenizer, [prefix + spec.student_input(r) for r in records], max_input_length
     )
-    scores = np.zeros((len(records), len(labels)), dtype=np.float64)
+    scores = np.zeros((len(records), n_labels), dtype=np.float64)
+    # Classification targets are the same for every row: tokenize them once.
+    shared = (
+        None
+        if spec.kind == "multiple_choice"
+        else _encode(tokenizer, [spec.label_target(label, {}) for label in labels], None)
+    )
+    vocab = int(model.get_output_embeddings().weight.shape[0])
     try:
-        for idx in _length_batches(encoded, batch_size):
-            input_ids = pad([encoded[i] for i in idx], tokenizer.pad_token_id).to(model.device)
-            mask = (input_ids != tokenizer.pad_token_id).long()
-            hidden = model.get_encoder()(input_ids=input_ids, attention_mask=mask)
-            for j, label in enumerate(labels):
-                targets = _encode(
-                    tokenizer, [spec.label_target(label, records[i]) for i in idx], None
+        for batch in _length_batches(encoded, batch_size):
+            targets = (
+                shared * len(batch)
+                if shared is not None
+                else _encode(
+                    tokenizer,
+                    [spec.label_target(label, records[i]) for i in batch for label in labels],
+                    None,
                 )
-                target_ids = pad(targets, IGNORE_INDEX).to(model.device)
-                logits = model(
-                    encoder_outputs=hidden,
-                    attention_mask=mask,
-                    decoder_input_ids=model.prepare_decoder_input_ids_from_labels(
-                        labels=target_ids
-                    ),
-                    use_cache=False,
-                ).logits
-                logp = torch.log_softmax(logits.float(), dim=-1)
-                keep = target_ids != IGNORE_INDEX
-                picked = logp.gather(-1, target_ids.clamp_min(0).unsqueeze(-1)).squeeze(-1)
-                scores[idx, j] = (picked * keep).sum(dim=1).cpu().numpy()
+            )
+            # Rows per forward pass so that the logits stay under _MAX_LOGITS floats (a big
+            # vocabulary times long option texts would otherwise need gigabytes).
+            longest = max(len(t) for t in targets)
+            rows = max(1, min(len(batch), _MAX_LOGITS // (n_labels * longest * vocab)))
+            for start in range(0, len(batch), rows):
+                idx = batch[start : start + rows]
+                chunk = targets[start * n_labels : (start + rows) * n_labels]
+                input_ids = pad([encoded[i] for i in idx], tokenizer.pad_token_id)
+                token_logp = _target_log_probs(
+                    model,
+                    input_ids.to(model.device),
+                    (input_ids != tokenizer.pad_token_id).to(model.device),
+                    pad(chunk, IGNORE_INDEX).to(model.device),
+                    n_labels,
+                )
+                scores[idx] = token_logp.sum(dim=1).view(len(idx), n_labels).cpu().numpy()
     finally:
         model.train(was_training)
     return scores
+
+
+def _target_log_probs(
+    model: PreTrainedModel,
+    input_ids: torch.Tensor,
+    mask: torch.Tensor,
+    target_ids: torch.Tensor,
+    n_candidates: int,
+) -> torch.Tensor:
+    """Log-probability of each target token, ``(rows * n_candidates, target length)``, 0
+    at padding; candidate ``j`` of row ``i`` is target row ``i * n_candidates + j``.
+
+    The encoder and the first decoder step run once per row; their cache (the
+    cross-attention keys and values over the input, the largest cost for short targets)
+    is then repeated for the candidates, which go through the decoder together.
+    """
+    mask = mask.long()
+    encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=mask)
+    decoder_ids = model.prepare_decoder_input_ids_from_labels(labels=target_ids)
+    first = model(
+        encoder_outputs=encoder_outputs,
+        attention_mask=mask,
+        decoder_input_ids=decoder_ids[::n_candidates, :1],
+        use_cache=True,
+    )
+    logits = [first.logits.float().repeat_interleave(n_candidates, 0)]
+    if target_ids.shape[1] > 1:
+        name = _cache_argument(model)
+        cache = getattr(first, name)
+        cache.batch_repeat_interleave(n_candidates)
+        encoder_outputs.last_hidden_state = encoder_outputs.last_hidden_state.repeat_interleave(
+            n_candidates, 0
+        )
+        rest = model(
+            encoder_outputs=encoder_outputs,
+            attention_mask=mask.repeat_interleave(n_candidates, 0),
+            decoder_input_ids=decoder_ids[:, 1:],
+            use_cache=True,
+            **{name: cache},
+        )
+        logits.append(rest.logits.float())
+    return -torch.nn.functional.cross_entropy(
+        torch.cat(logits, dim=1).transpose(1, 2),
+        target_ids,
+        ignore_index=IGNORE_INDEX,
+        reduction="none",
+    )
+
+
+def _cache_argument(model: PreTrainedModel) -> str:
+    """The name of the cache in a forward's arguments and outputs: ``cache`` in newer
+    transformers 5.x, ``past_key_values`` before (later ones still accept it, with a
+    deprecation warning)."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _encode(

@@ -67,6 +67,11 @@ class StudentBundle:
             return int(override)
         return int(self.info.get("max_label_length") or 32)
 
+    def label_decoding(self, override: str | None = None) -> str:
+        """How to read labels: ``override``, else what the student was selected with
+        (``score`` for students trained before the option existed: it is never worse)."""
+        return str(override or self.info.get("label_decoding") or "score")
+
     @property
     def prefixes(self) -> dict[str, str]:
         """The task prefixes the student was trained with: ``{"predict": …, "explain": …}``."""

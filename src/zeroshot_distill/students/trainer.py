@@ -9,8 +9,9 @@ What this module adds, in one small subclass:
 
 - ``compute_loss``: the masked multi-task loss of :class:`MultiTaskSeq2Seq`, with the label
   and rationale losses kept apart for logging;
-- ``evaluate``: validation *label accuracy* (greedy label generation, normalised with the task
-  spec) instead of a loss; it drives model selection and early stopping, never the test split;
+- ``evaluate``: validation *label accuracy* (label scoring, or greedy generation normalised
+  with the task spec, as ``label_decoding`` says) instead of a loss; it drives model
+  selection and early stopping, never the test split;
 - a length-grouped sampler (:class:`MultiTaskLengthSampler`) that groups by input *and*
   rationale length while keeping each batch's share of rationales;
 - the best weights are kept in memory at each new best validation accuracy and restored at
@@ -93,6 +94,7 @@ class TrainingConfig(BaseModel):
     group_by_length: bool = True
     num_threads: int | None = Field(None, ge=1)
     generation_max_new_tokens: int | None = Field(None, ge=1)
+    label_decoding: Literal["score", "generate"] = "score"
     progress_bar: bool = True
 
     @classmethod
@@ -253,6 +255,7 @@ def train_student(
         max_input_length=config.max_input_length,
         max_label_length=config.max_label_length,
         max_rationale_length=config.max_rationale_length,
+        label_decoding=config.label_decoding,
         **summary,
     )
     return TrainingResult(student=student, history=trainer.history(), summary=summary)
@@ -375,7 +378,7 @@ class MultiTaskTrainer(Trainer):
         ignore_keys: list[str] | None = None,
         metric_key_prefix: str = "eval",
     ) -> dict[str, float]:
-        """Generate labels for the validation rows; accuracy against their ``label``."""
+        """Read labels for the validation rows; accuracy against their ``label``."""
         started = time.perf_counter()
         rows = self.eval_dataset if eval_dataset is None else as_records(eval_dataset)
         student = self.accelerator.unwrap_model(self.model).model
@@ -388,6 +391,7 @@ class MultiTaskTrainer(Trainer):
             prefix=self.config.label_prefix,
             max_input_length=self.config.max_input_length,
             max_new_tokens=self.config.new_tokens,
+            decoding=self.config.label_decoding,
         )
         metrics = {
             f"{metric_key_prefix}_accuracy": accuracy(predicted, [r["label"] for r in rows]),

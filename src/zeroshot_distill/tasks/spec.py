@@ -30,7 +30,8 @@ class TaskSpec(BaseModel):
     kinds:
       - ``classification``: one label out of ``labels`` (NLI, text classification);
       - ``multiple_choice``: the answer is one of ``n_choices`` options in the ``choices``
-        field, stored as a letter (``a`` … ``e``); the student learns the option text;
+        field, stored as a letter (``a`` … ``e``); the student learns ``choice_target``:
+        the option ``text`` (default), the ``letter``, or ``both`` (``(a) option text``);
       - ``numeric``: the answer is a number (arithmetic word problems).
     """
 
@@ -44,6 +45,7 @@ class TaskSpec(BaseModel):
     verbalizers: dict[str, list[str]] = Field(default_factory=dict)
     n_choices: int | None = None
     choices_field: str = "choices"
+    choice_target: Literal["text", "letter", "both"] = "text"
     numeric_tolerance: float = 1e-6
 
     @model_validator(mode="after")
@@ -120,10 +122,19 @@ class TaskSpec(BaseModel):
         return " ".join(f"{field}: {rendered[field]}" for field in self.input_fields)
 
     def label_target(self, label: str, row: Mapping[str, Any]) -> str:
-        """What the student learns to generate for a label (option text for multiple choice)."""
-        if self.kind == "multiple_choice":
-            return str(list(row[self.choices_field])[CHOICE_LETTERS.index(label)])
-        return label
+        """What the student learns to generate (and is scored on) for a label: the label
+        itself, or for multiple choice the ``choice_target`` form of the option."""
+        if self.kind != "multiple_choice":
+            return label
+        if self.choice_target == "letter":
+            return label
+        if self.choice_target == "both":
+            return f"({label}) {self.choice_text(label, row)}"
+        return self.choice_text(label, row)
+
+    def choice_text(self, label: str, row: Mapping[str, Any]) -> str:
+        """The option text a multiple-choice letter stands for in ``row``."""
+        return str(list(row[self.choices_field])[CHOICE_LETTERS.index(label)]).strip()
 
     # ---------------------------------------------------------------------------------- reading
     def is_valid_label(self, value: Any) -> bool:

@@ -50,7 +50,7 @@ def base_params() -> dict[str, Any]:
 
 
 # One torch thread for every test here (see the fixture).
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.trains]
 
 
 class KeptDataset(MemoryDataset):

@@ -42,10 +42,13 @@ class ConstantStudent:
         return [self.answer] * len(inputs)
 
 
-def test_student_outputs_are_normalised_to_labels(student, monkeypatch) -> None:
+def test_generated_student_outputs_are_normalised_to_labels(student, monkeypatch) -> None:
+    from zeroshot_distill.students import inference
+
     fake = ConstantStudent("Entailment.")
-    monkeypatch.setattr(nodes, "generate_texts", fake)
-    predictions, profile = nodes.predict_test_split(student, make_examples(), TASK, EVALUATION)
+    monkeypatch.setattr(inference, "generate_texts", fake)
+    params = {**EVALUATION, "label_decoding": "generate"}
+    predictions, profile = nodes.predict_test_split(student, make_examples(), TASK, params)
     assert predictions["id"].tolist() == [f"test-{i:02d}" for i in range(6)]
     assert set(predictions["student_label"]) == {"entailment"}
     assert predictions["correct"].sum() == 2  # test-00 and test-03 are entailment
@@ -67,7 +70,11 @@ def test_tiny_t5_predicts_every_test_row(student) -> None:
         "correct",
     ]
     assert len(predictions) == 6
-    assert predictions["valid_output"].tolist() == predictions["student_label"].notna().tolist()
+    # Label scoring (the default) always names a label, even for an untrained student.
+    assert predictions["valid_output"].all()
+    assert set(predictions["student_label"]) <= set(TASK["labels"])
+    assert predictions["student_output"].tolist() == predictions["student_label"].tolist()
+    assert profile["model"]["label_decoding"] == "score"
     assert profile["speed"]["examples_per_s"] > 0
     assert profile["model"]["model_type"] == "t5" and profile["model"]["parameters"] > 0
 
@@ -140,8 +147,10 @@ def test_evaluation_end_to_end_with_simulated_teacher(student, teacher_params) -
 
 
 def test_teacher_comparison_can_be_switched_off(student, teacher_params, monkeypatch) -> None:
-    monkeypatch.setattr(nodes, "generate_texts", ConstantStudent("neutral"))
-    params = {**EVALUATION, "teacher_comparison": {"enabled": False}}
+    from zeroshot_distill.students import inference
+
+    monkeypatch.setattr(inference, "generate_texts", ConstantStudent("neutral"))
+    params = {**EVALUATION, "teacher_comparison": {"enabled": False}, "label_decoding": "generate"}
     answers = nodes.ask_teacher_on_test(make_examples(), TASK, teacher_params, {}, {}, params)
     assert answers.empty and "teacher_label" in answers.columns
     student_predictions, profile = nodes.predict_test_split(student, make_examples(), TASK, params)
@@ -169,6 +178,12 @@ def test_teacher_comparison_can_be_switched_off(student, teacher_params, monkeyp
     assert metrics["teacher"] is None and metrics["run"]["teacher_simulated"] is False
     markdown, _ = nodes.render_report(metrics, {}, [])
     assert "SIMULATED" not in markdown and "Teacher not evaluated" in markdown
+    # Always "neutral" on a balanced split: no better than the majority class, so the report
+    # says so first and gives no cost headline.
+    assert metrics["baselines"]["beats_majority"] is False
+    assert "did NOT beat the baselines" in markdown.splitlines()[0]
+    assert markdown.splitlines()[2].startswith("**The student did NOT beat the majority-class")
+    assert "Cost per 1M predictions" not in markdown
 
 
 def test_opro_outputs_of_another_run_are_ignored() -> None:

@@ -9,6 +9,8 @@ from zeroshot_distill.pipelines.training import create_pipeline
 from zeroshot_distill.pipelines.training.nodes import train_student_model
 from zeroshot_distill.students import StudentBundle, TrainingConfigError
 
+pytestmark = pytest.mark.trains
+
 TASK = {
     "name": "sentiment",
     "kind": "classification",

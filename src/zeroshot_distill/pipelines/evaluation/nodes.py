@@ -25,6 +25,7 @@ from zeroshot_distill.pipelines.annotation.nodes import (
 from zeroshot_distill.reporting import (
     ReportPlot,
     annotation_summary,
+    baselines,
     cost_summary,
     figure_png,
     headline_metrics,
@@ -38,7 +39,12 @@ from zeroshot_distill.reporting import (
     teacher_spend_by_stage,
 )
 from zeroshot_distill.reporting.metrics import is_missing
-from zeroshot_distill.students import StudentBundle, generate_rationales, generate_texts
+from zeroshot_distill.students import (
+    LabelReadout,
+    StudentBundle,
+    generate_rationales,
+    read_labels,
+)
 from zeroshot_distill.tasks import TaskSpec
 from zeroshot_distill.teachers import TeacherConfig
 
@@ -133,7 +139,8 @@ def predict_test_split(
     task: Mapping[str, Any],
     params: Mapping[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Label the test split with the student (label-only decoding, batched) and time it.
+    """Label the test split with the student (label scoring or label-only generation,
+    ``evaluation.label_decoding``; batched) and time it.
 
     Returns the student's predictions (``id, gold_label, student_output, student_label,
     valid_output, correct``; outputs normalised to the task's labels, ``None`` when they
@@ -148,26 +155,31 @@ def predict_test_split(
     prefix = student_model.prefixes["predict"]
     max_input_length = int(student_model.info.get("max_input_length") or 512)
 
-    def decode(batch: Sequence[Mapping[str, Any]]) -> list[str]:
-        return generate_texts(
+    decoding = student_model.label_decoding(params.get("label_decoding"))
+
+    def decode(batch: Sequence[Mapping[str, Any]]) -> LabelReadout:
+        return read_labels(
             student_model.model,
             student_model.tokenizer,
-            [prefix + spec.student_input(r) for r in batch],
+            spec,
+            batch,
             batch_size,
+            prefix=prefix,
             max_input_length=max_input_length,
             max_new_tokens=student_model.label_budget(params.get("max_new_tokens")),
+            decoding=decoding,
         )
 
     decode(records[:1])  # warm-up: lazy initialisation, allocator
     began = time.perf_counter()
-    outputs = decode(records)
+    readout = decode(records)
     total_s = time.perf_counter() - began
     single_seconds = []
     for record in records[: int(params.get("latency_samples", 16))]:
         began = time.perf_counter()
         decode([record])
         single_seconds.append(time.perf_counter() - began)
-    labels = [spec.normalize_label(o, r) for o, r in zip(outputs, records, strict=True)]
+    outputs, labels = readout.outputs, readout.labels
     gold = [str(g) for g in rows["gold_label"]]
     predictions = pd.DataFrame(
         {
@@ -187,15 +199,18 @@ def predict_test_split(
         device=_machine(student_model.model),
     )
     logger.info(
-        "student on %d %s rows: accuracy %.3f, %d invalid, %.1f examples/s, p50 %.1f ms",
+        "student on %d %s rows (labels by %s): accuracy %.3f, %d invalid, %.1f examples/s, "
+        "p50 %.1f ms",
         len(records),
         params.get("split", "test"),
+        readout.decoding,
         float(predictions["correct"].mean()),
         int((~predictions["valid_output"]).sum()),
         speed.examples_per_s,
         speed.latency_p50_ms,
     )
-    return predictions, {"speed": speed.as_dict(), "model": describe_student(student_model)}
+    model = {**describe_student(student_model), "label_decoding": readout.decoding}
+    return predictions, {"speed": speed.as_dict(), "model": model}
 
 
 def describe_student(student: StudentBundle) -> dict[str, Any]:
@@ -382,6 +397,9 @@ def compute_metrics(
             "training_set": _training_sizes(student_profile.get("model") or {}),
         },
         "student": student,
+        "baselines": baselines(
+            predictions["gold_label"].tolist(), spec.label_set, student.get("accuracy")
+        ),
         "student_model": dict(student_profile.get("model") or {}),
         "teacher": parts["teacher"],
         "student_on_teacher_rows": parts["student_on_teacher_rows"],
@@ -442,9 +460,16 @@ def plot_evaluation(
         title="Student training: losses and validation accuracy",
     )
     values, notes = _accuracy_bars(metrics)
+    base = metrics.get("baselines") or {}
     accuracy_fig = plot_accuracy_comparison(
         values,
         notes=notes,
+        references={
+            f"majority class ({base.get('majority_label')})": base.get("majority"),
+            "chance": base.get("chance"),
+        }
+        if base
+        else None,
         title=f"Accuracy on the {run.get('split', 'test')} split",
         simulated=simulated,
     )

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from zeroshot_distill.reporting import (
     SIMULATED_BANNER,
+    baselines,
     classification_metrics,
     figure_png,
     fmt_pct,
@@ -46,7 +47,7 @@ def evaluate_variant(
     explanation_rate: float,
     train_fraction: float,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, float]]]]:
-    """Test accuracy of one variant's student (label-only decoding) and its data sizes.
+    """Test accuracy of one variant's student (labels read as in evaluation) and its data sizes.
 
     Returns a result row for the comparison table and the variant's MLflow metrics (the
     catalog gives each variant its own metric prefix, e.g. ``experiments.er015_tf1000.``).
@@ -64,8 +65,10 @@ def evaluate_variant(
         int(evaluation.get("batch_size", 32)),
         prefix=student.prefixes["predict"],
         max_new_tokens=student.label_budget(evaluation.get("max_new_tokens")),
+        decoding=student.label_decoding(evaluation.get("label_decoding")),
     )
     metrics = classification_metrics(list(rows["gold_label"]), predicted, spec.label_set)
+    base = baselines(list(rows["gold_label"]), spec.label_set, metrics["accuracy"]) or {}
     train = training_set[training_set["split"] == "train"]
     n_explained = int(train["rationale_target"].notna().sum())
     achieved = n_explained / len(train) if len(train) else 0.0
@@ -91,13 +94,18 @@ def evaluate_variant(
         "accuracy": float(metrics["accuracy"]),
         "macro_f1": float(metrics.get("macro_f1", float("nan"))),
         "invalid_rate": float(metrics["invalid_rate"]),
+        "majority_baseline": float(base.get("majority", float("nan"))),
+        "chance_baseline": float(base.get("chance", float("nan"))),
+        "beats_majority": base.get("beats_majority"),
     }
     logger.info(
-        "experiments %s: explanation rate %.2f, train fraction %.3f -> accuracy %s",
+        "experiments %s: explanation rate %.2f, train fraction %.3f -> accuracy %s "
+        "(majority-class baseline %s)",
         variant,
         explanation_rate,
         train_fraction,
         fmt_pct(result["accuracy"]),
+        fmt_pct(result["majority_baseline"]),
     )
     mlflow_metrics = {
         key: [{"value": float(result[key]), "step": 0}]
@@ -131,7 +139,8 @@ def compare_variants(
     Figures: accuracy vs the explanation rate each student actually trained with (at the
     full training set) and accuracy vs train size (one line per requested explanation rate
     swept there). ``explanation_rate`` is the requested rate, ``explanation_rate_achieved``
-    the share of train rows that had a rationale.
+    the share of train rows that had a rationale. Both plots use a 0-100% axis with the
+    majority-class and chance baselines of the test split drawn in.
     ``teacher`` (params:teacher) marks a simulated teacher's report with the main
     report's banner.
     """
@@ -139,6 +148,7 @@ def compare_variants(
     if "explanation_rate_achieved" not in table.columns:
         table["explanation_rate_achieved"] = table["explanation_rate"]
     table = table.sort_values(["train_fraction", "explanation_rate"]).reset_index(drop=True)
+    references = _baseline_references(table)
     full = table[table["train_fraction"] == table["train_fraction"].max()]
     by_rate = plot_metric_vs(
         full,
@@ -147,6 +157,7 @@ def compare_variants(
         xlabel="explanation rate achieved (share of training rows with a rationale)",
         ylabel="student test accuracy (%)",
         title="Accuracy vs explanation rate (full training set)",
+        references=references,
     )
     size_rates = table.groupby("explanation_rate")["train_fraction"].nunique()
     swept = table[table["explanation_rate"].isin(size_rates[size_rates > 1].index)]
@@ -159,6 +170,7 @@ def compare_variants(
         xlabel="share of the training set used",
         ylabel="student test accuracy (%)",
         title="Accuracy vs training-set size",
+        references=references,
     )
     simulated = teacher.get("backend") == "simulated"
     title = "# Experiments: explanation rate and training-set size"
@@ -171,16 +183,20 @@ def compare_variants(
         f"`{teacher.get('backend')}` / `{teacher.get('model')}`. A self-contained copy with the "
         "plots embedded: `experiments_report.html`.",
         "",
+        _baseline_summary(table),
+        "",
         "| variant | explanation rate requested | achieved | train fraction | train rows "
-        "| with rationale | accuracy | macro-F1 | invalid |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| with rationale | accuracy | vs majority | macro-F1 | invalid |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in table.itertuples(index=False):
         short = " (fewer rationales exist)" if _short_of(row) else ""
+        margin = 100 * (row.accuracy - row.majority_baseline)
         lines.append(
             f"| {row.variant} | {row.explanation_rate:.2f} "
             f"| {row.explanation_rate_achieved:.2f}{short} | {row.train_fraction:.3f} "
             f"| {row.n_train} | {row.n_train_with_rationale} | {fmt_pct(row.accuracy)} "
+            f"| {'n/a' if pd.isna(margin) else f'{margin:+.1f} pts'} "
             f"| {fmt_pct(row.macro_f1)} | {fmt_pct(row.invalid_rate)} |"
         )
     lines += [
@@ -200,3 +216,24 @@ def _short_of(row: Any) -> bool:
     """Whether a variant trained with visibly fewer rationales than it asked for."""
     n = max(int(row.n_train), 1)
     return bool(row.explanation_rate_achieved < row.explanation_rate - 0.5 / n - 1e-9)
+
+
+def _baseline_references(table: pd.DataFrame) -> dict[str, float]:
+    """The test split's baselines (the same for every variant) as plot reference lines."""
+    if table.empty or "majority_baseline" not in table.columns:
+        return {}
+    first = table.iloc[0]
+    return {"majority class": first["majority_baseline"], "chance": first["chance_baseline"]}
+
+
+def _baseline_summary(table: pd.DataFrame) -> str:
+    """One line: the baselines and how many variants beat the majority class."""
+    refs = _baseline_references(table)
+    if not refs or pd.isna(refs["majority class"]):
+        return "No majority-class or chance baseline applies to this task (no label set)."
+    beat = int(table["accuracy"].gt(refs["majority class"]).sum())
+    return (
+        f"Baselines on the test split: majority class {fmt_pct(refs['majority class'])}, "
+        f"chance {fmt_pct(refs['chance'])}. **{beat} of {len(table)} variant(s) beat the "
+        "majority class**" + ("." if beat else ": no student learned the task here.")
+    )

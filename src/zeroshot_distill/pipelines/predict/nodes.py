@@ -12,7 +12,7 @@ from zeroshot_distill.pipelines.data_processing.nodes import (
     standardize_columns,
     validate_examples,
 )
-from zeroshot_distill.students import StudentBundle, generate_rationales, generate_texts
+from zeroshot_distill.students import StudentBundle, generate_rationales, read_labels
 from zeroshot_distill.students.data import as_records
 from zeroshot_distill.tasks import TaskSpec
 
@@ -37,29 +37,36 @@ def predict_new_examples(
     task: Mapping[str, Any],
     params: Mapping[str, Any],
 ) -> pd.DataFrame:
-    """Label every row with the student (label-only decoding); optionally explain.
+    """Label every row with the student; optionally explain.
 
-    Columns: ``id``, the input fields, ``student_output`` (raw text), ``student_label``
-    (normalised; null when the output names no label), ``valid_output``, ``gold_label``
-    and ``correct`` when the input had labels, ``student_rationale`` if ``explain``.
+    Labels are read as ``predict.label_decoding`` says (null: as the student was selected,
+    ``score`` by default: the most likely label of the label set). Columns: ``id``, the
+    input fields, ``student_output`` (generated text, or the chosen label's target text),
+    ``student_label`` (normalised; null when a generated output names no label),
+    ``student_confidence`` (the chosen label's probability, label scoring only),
+    ``valid_output``, ``gold_label`` and ``correct`` when the input had labels,
+    ``student_rationale`` if ``explain``.
     """
     spec = TaskSpec.from_params(task)
     records = as_records(inputs)
     batch_size = int(params.get("batch_size", 64))
     max_input_length = int(params.get("max_input_length", 512))
-    outputs = generate_texts(
+    readout = read_labels(
         student.model,
         student.tokenizer,
-        [student.prefixes["predict"] + spec.student_input(r) for r in records],
+        spec,
+        records,
         batch_size,
+        prefix=student.prefixes["predict"],
         max_input_length=max_input_length,
         max_new_tokens=student.label_budget(params.get("max_new_tokens")),
+        decoding=student.label_decoding(params.get("label_decoding")),
     )
     result = inputs.copy()
-    result["student_output"] = outputs
-    result["student_label"] = [
-        spec.normalize_label(o, r) for o, r in zip(outputs, records, strict=True)
-    ]
+    result["student_output"] = readout.outputs
+    result["student_label"] = pd.Series(readout.labels, dtype="object", index=result.index)
+    if readout.probabilities is not None:
+        result["student_confidence"] = readout.confidence
     result["valid_output"] = result["student_label"].notna()
     if result["gold_label"].notna().any():
         result["correct"] = result["student_label"] == result["gold_label"]
