@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from zeroshot_distill.pipelines.experiments.nodes import compare_variants
 
+TEACHER = {"backend": "openai", "model": "gpt-4o-mini"}
+
 
 def _row(variant: str, rate: float, fraction: float, accuracy: float) -> dict:
     return {
@@ -23,8 +25,8 @@ def _row(variant: str, rate: float, fraction: float, accuracy: float) -> dict:
 
 
 def test_comparison_shows_the_baselines_and_anchors_the_axis():
-    _, by_rate, by_size, markdown = compare_variants(
-        _row("a", 0.0, 1.0, 0.271), _row("b", 1.0, 1.0, 0.292), _row("c", 1.0, 0.5, 0.5)
+    _, by_rate, by_size, markdown, _ = compare_variants(
+        TEACHER, _row("a", 0.0, 1.0, 0.271), _row("b", 1.0, 1.0, 0.292), _row("c", 1.0, 0.5, 0.5)
     )
     assert "majority class 39.6%, chance 33.3%" in markdown
     assert "**1 of 3 variant(s) beat the majority class**" in markdown
@@ -38,5 +40,7 @@ def test_comparison_shows_the_baselines_and_anchors_the_axis():
 
 
 def test_no_variant_beating_the_majority_is_said_plainly():
-    _, _, _, markdown = compare_variants(_row("a", 0.0, 1.0, 0.27), _row("b", 1.0, 1.0, 0.29))
+    _, _, _, markdown, _ = compare_variants(
+        TEACHER, _row("a", 0.0, 1.0, 0.27), _row("b", 1.0, 1.0, 0.29)
+    )
     assert "0 of 2 variant(s) beat the majority class**: no student learned the task" in markdown

@@ -191,7 +191,7 @@ def compare_variants(
     ]
     for row in table.itertuples(index=False):
         short = " (fewer rationales exist)" if _short_of(row) else ""
-        margin = 100 * (row.accuracy - row.majority_baseline)
+        margin = 100 * (row.accuracy - getattr(row, "majority_baseline", float("nan")))
         lines.append(
             f"| {row.variant} | {row.explanation_rate:.2f} "
             f"| {row.explanation_rate_achieved:.2f}{short} | {row.train_fraction:.3f} "
