@@ -10,7 +10,6 @@ from zeroshot_distill.reporting.run_summary import (
     active_distill_summary_lines,
     evaluation_summary_lines,
     headline_figures,
-    majority_baseline,
     predictions_summary_lines,
     run_name,
     student_name,
@@ -85,6 +84,7 @@ METRICS = {
             "no": {"support": 3, "f1": 0.5},
         },
     },
+    "baselines": {"majority": 0.7, "chance": 0.5, "beats_majority": False},
     "teacher": {"n": 8, "accuracy": 0.875},
     "student_model": {"n_train": 40, "n_train_with_rationale": 12},
     "cost": {"teacher_total_usd": 1.25},
@@ -104,7 +104,6 @@ def test_headline_figures() -> None:
     )
     # Missing blocks leave their figures out rather than inventing them.
     assert headline_figures({"student": {"accuracy": 0.5}}) == {"student_accuracy": 0.5}
-    assert majority_baseline({}) is None
 
 
 def test_summary_lines_and_block() -> None:
@@ -112,7 +111,7 @@ def test_summary_lines_and_block() -> None:
     text = "\n".join(lines)
     assert "student accuracy   60.0% on 10 test rows" in text
     assert "teacher accuracy   87.5%" in text and "SIMULATED" not in text
-    assert "baseline accuracy  70.0%" in text
+    assert "baseline accuracy  70.0%" in text and "NOT beaten" in text
     simulated = {**METRICS, "run": {**METRICS["run"], "teacher_simulated": True}}
     assert "SIMULATED" in "\n".join(evaluation_summary_lines(simulated))
 

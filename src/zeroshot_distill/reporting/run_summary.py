@@ -103,21 +103,13 @@ def run_name(pipeline_names: Sequence[str], params: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def majority_baseline(block: Mapping[str, Any] | None) -> float | None:
-    """Accuracy of always answering the test split's most frequent gold label."""
-    per_class = (block or {}).get("per_class") or {}
-    supports = [_number(c.get("support")) for c in per_class.values() if isinstance(c, Mapping)]
-    supports = [s for s in supports if s is not None]
-    total = sum(supports)
-    return max(supports) / total if total else None
-
-
 def headline_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
     """The few figures that compare runs at a glance, under stable names.
 
     ``student_accuracy``, ``teacher_accuracy``, ``baseline_accuracy`` (majority class of the
-    test split), ``teacher_usd`` (the run's teacher spend), ``explanation_rate`` (share of
-    training rows that kept a rationale). Missing figures are left out.
+    test split, from the evaluation's ``baselines``), ``teacher_usd`` (the run's teacher
+    spend), ``explanation_rate`` (share of training rows that kept a rationale). Missing
+    figures are left out.
     """
     student = metrics.get("student") or {}
     trained = metrics.get("student_model") or {}
@@ -126,7 +118,7 @@ def headline_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
     candidates = {
         "student_accuracy": _number(student.get("accuracy")),
         "teacher_accuracy": _number((metrics.get("teacher") or {}).get("accuracy")),
-        "baseline_accuracy": majority_baseline(student),
+        "baseline_accuracy": _number((metrics.get("baselines") or {}).get("majority")),
         "teacher_usd": _number((metrics.get("cost") or {}).get("teacher_total_usd")),
         "explanation_rate": (
             with_rationale / n_train if n_train and with_rationale is not None else None
@@ -153,9 +145,11 @@ def evaluation_summary_lines(metrics: Mapping[str, Any]) -> list[str]:
             f"of them, {run.get('teacher_model')}{simulated}"
         )
     if "baseline_accuracy" in figures:
+        base = metrics.get("baselines") or {}
+        verdict = "beaten" if base.get("beats_majority") else "NOT beaten by the student"
         lines.append(
             f"baseline accuracy  {fmt_pct(figures['baseline_accuracy'])} (always the most "
-            "frequent label)"
+            f"frequent label; chance {fmt_pct(_number(base.get('chance')))}): {verdict}"
         )
     if "teacher_usd" in figures:
         lines.append(f"teacher spend      {fmt_usd(figures['teacher_usd'])} this run")
