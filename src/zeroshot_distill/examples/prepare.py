@@ -129,6 +129,22 @@ def validate_examples(
             f"data_processing.on_oversize must be one of {list(ON_OVERSIZE)}, got {on_oversize!r}"
         )
 
+    problems = _row_problems(examples, spec)
+    if problems and on_invalid == "error":
+        message = _describe_problems(examples, problems)
+        if _every_label_invalid(examples, problems):
+            message = _NO_LABEL_MATCHES + message
+        raise ExampleValidationError(message)
+    examples = examples.copy()
+    # No teacher block (predict: only the student reads the rows): no prompt to guard.
+    limit = None if teacher is None else max_prompt_tokens(teacher)
+    if limit is not None:
+        _guard_prompt_sizes(examples, spec, limit, on_oversize, problems)
+    return _set_aside(examples, problems)
+
+
+def _row_problems(examples: pd.DataFrame, spec: TaskSpec) -> dict[int, tuple[str, str]]:
+    """Row position -> (field, reason) of its first problem against the task's contract."""
     problems: dict[int, tuple[str, str]] = {}
 
     def flag(position: int, field: str, reason: str) -> None:
@@ -164,21 +180,24 @@ def validate_examples(
     duplicated = examples["id"].notna() & examples["id"].duplicated(keep="first")
     for position in np.flatnonzero(duplicated.to_numpy()):
         flag(int(position), "id", f"duplicate id {examples['id'].iat[position]!r}")
+    return problems
 
-    if problems and on_invalid == "error":
-        message = _describe_problems(examples, problems)
-        if _every_label_invalid(examples, problems):
-            message = _NO_LABEL_MATCHES + message
-        raise ExampleValidationError(message)
-    examples = examples.copy()
-    # No teacher block (predict: only the student reads the rows): no prompt to guard.
-    limit = None if teacher is None else max_prompt_tokens(teacher)
-    oversize = {} if limit is None else _oversize_rows(examples, spec, limit, skip=problems)
+
+def _guard_prompt_sizes(
+    examples: pd.DataFrame,
+    spec: TaskSpec,
+    limit: int,
+    on_oversize: str,
+    problems: dict[int, tuple[str, str]],
+) -> None:
+    """Rows whose prompt exceeds ``limit``: raise (``error``), truncate ``examples`` in
+    place (``truncate``) or add them to ``problems`` (``drop``)."""
+    oversize = _oversize_rows(examples, spec, limit, skip=problems)
     if oversize and on_oversize == "error":
         raise ExampleValidationError(_describe_oversize(examples, oversize, limit))
     if oversize and on_oversize == "truncate":
         for position in oversize:
-            fitted = truncate_to_fit(spec, examples.iloc[position].to_dict(), int(limit or 0))
+            fitted = truncate_to_fit(spec, examples.iloc[position].to_dict(), limit)
             for field in spec.text_fields:
                 examples.iat[position, examples.columns.get_loc(field)] = fitted[field]
         logger.warning(
@@ -190,10 +209,16 @@ def validate_examples(
         )
     if oversize and on_oversize == "drop":
         for position, tokens in oversize.items():
-            flag(
-                position, _longest_field(examples, spec, position), _oversize_reason(tokens, limit)
+            problems.setdefault(
+                position,
+                (_longest_field(examples, spec, position), _oversize_reason(tokens, limit)),
             )
 
+
+def _set_aside(
+    examples: pd.DataFrame, problems: Mapping[int, tuple[str, str]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The valid rows, and the rejected ones with ``row_number``, ``field`` and ``reason``."""
     bad = sorted(problems)
     rejected = examples.iloc[bad].copy()
     rejected["row_number"] = [p + 1 for p in bad]
