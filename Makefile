@@ -34,9 +34,10 @@ test:  ## the full test suite, slow end-to-end tests included (what CI runs)
 test-fast:  ## the test suite without the slow end-to-end tests
 	$(BIN)/python -m pytest -m "not slow"
 
-lint:
+lint:  ## ruff, and the import contracts (the layers; see pyproject.toml [tool.importlinter])
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 format:
 	$(BIN)/ruff check --fix src tests benchmarks

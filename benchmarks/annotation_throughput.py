@@ -1,6 +1,6 @@
 """Annotation throughput against a local OpenAI-compatible stub server with fixed latency.
 
-Runs the annotation nodes (plan -> teacher through cache and ledger -> parsing) over
+Runs the annotation library (plan -> teacher through cache and ledger -> parsing) over
 synthetic NLI rows with the ``openai`` backend, the stub server in a child process:
 
 1. N rows (default 2,000) at concurrency C (default 32), latency L (default 200 ms):
@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from zeroshot_distill.pipelines.annotation import nodes
+from zeroshot_distill import annotation
 from zeroshot_distill.teachers.ledger import run_budget
 from zeroshot_distill.teachers.stub_server import StubServerProcess
 
@@ -81,11 +81,11 @@ def teacher(base_url: str, cache: Path, concurrency: int) -> dict[str, Any]:
 def annotate(rows: pd.DataFrame, config: dict[str, Any]) -> tuple[float, pd.DataFrame]:
     """Plan + annotate ``rows``; seconds taken by the teacher-and-parse step."""
     params = {"progress": False, "splits": ["train"]}
-    prompt = nodes.select_template(rows, TASK, params, None, 0)
-    plan = nodes.plan_annotation(rows, TASK, params, prompt, 0)
+    prompt = annotation.select_template(rows, TASK, params, None, 0)
+    plan = annotation.plan_annotation(rows, TASK, params, prompt, 0)
     run_budget().reset()
     started = time.perf_counter()
-    annotations, _ = nodes.annotate_examples(plan, rows, TASK, config, params, prompt)
+    annotations, _ = annotation.annotate_examples(plan, rows, TASK, config, params, prompt)
     return time.perf_counter() - started, annotations
 
 

@@ -9,7 +9,7 @@ from tests.active.fakes import NLI, make_examples, spec
 from zeroshot_distill.active.budget import Budget, Ledger, nominal_costs, spend_within_budget
 from zeroshot_distill.active.config import ActiveDistillError, RevisionConfig
 from zeroshot_distill.active.teacher_side import TeacherSide, check_revision_template
-from zeroshot_distill.pipelines.annotation.nodes import select_template
+from zeroshot_distill.annotation import select_template
 
 
 def _teacher(tmp_path) -> dict:

@@ -12,6 +12,7 @@ from zeroshot_distill.active.config import ActiveDistillParams
 from zeroshot_distill.active.probe import StudentProbe
 from zeroshot_distill.active.student_side import StudentSide
 from zeroshot_distill.active.teacher_side import TeacherSide
+from zeroshot_distill.annotation import select_template
 from zeroshot_distill.tasks import TaskSpec
 
 
@@ -44,8 +45,6 @@ class ProjectBackend:
     ) -> ProjectBackend:
         """Both sides from the project's parameters (the annotation template as the
         annotation pipeline would pick it: ``best_prompt`` when there is one)."""
-        from zeroshot_distill.pipelines.annotation.nodes import select_template
-
         prompt = select_template(examples, task, annotation, best_prompt, seed)
         teacher_side = TeacherSide(
             examples=examples,

@@ -28,6 +28,7 @@ from zeroshot_distill.active.config import ScoringConfig
 from zeroshot_distill.active.probe import Seq2SeqProbe, StudentProbe
 from zeroshot_distill.reporting import baselines, classification_metrics
 from zeroshot_distill.tasks import TaskSpec
+from zeroshot_distill.trainset import build_label_pool, subsample_training_set
 
 CONDITIONED_SUFFIX = "#conditioned"
 
@@ -62,11 +63,6 @@ class StudentSide:
     def training_set(self, annotated: pd.DataFrame, *, seed: int) -> pd.DataFrame:
         """The ``training_set`` contract for the annotated rows plus the gold-labeled valid
         split, with the rationale-conditioned rows when configured."""
-        from zeroshot_distill.pipelines.subsampling.nodes import (
-            build_label_pool,
-            subsample_training_set,
-        )
-
         fields = ["id", "split", "gold_label", *self.spec.input_fields]
         if "reference_rationale" in annotated.columns:
             fields.append("reference_rationale")

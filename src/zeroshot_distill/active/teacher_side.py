@@ -18,6 +18,7 @@ import pandas as pd
 
 from zeroshot_distill.active.budget import request_cost_bound
 from zeroshot_distill.active.config import ActiveDistillError, RevisionConfig
+from zeroshot_distill.annotation import annotate_examples, plan_annotation
 from zeroshot_distill.reporting import is_missing
 from zeroshot_distill.tasks.parsing import DEFAULT_MIN_RATIONALE_WORDS, parse_answer
 from zeroshot_distill.tasks.prompts import field_title, placeholders, render_label
@@ -72,8 +73,6 @@ class TeacherSide:
         return {**self.annotation, "splits": splits, "max_rows": None, "progress": self.progress}
 
     def _plan(self, rows: pd.DataFrame) -> pd.DataFrame:
-        from zeroshot_distill.pipelines.annotation.nodes import plan_annotation
-
         plan = plan_annotation(rows, self.task, self._params(rows), self.prompt, self.seed)
         if len(plan) != len(rows):
             raise ActiveDistillError(f"planned {len(plan)} annotations for {len(rows)} rows")
@@ -81,8 +80,6 @@ class TeacherSide:
 
     def annotate(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The annotation pipeline's rows for ``rows`` (cached answers cost nothing)."""
-        from zeroshot_distill.pipelines.annotation.nodes import annotate_examples
-
         plan = self._plan(rows)
         annotations, _ = annotate_examples(
             plan, self.examples, self.task, self.teacher, self._params(rows), self.prompt

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from zeroshot_distill.pipelines.annotation.nodes import (
+from zeroshot_distill.annotation import (
     annotate_examples,
     plan_annotation,
     select_template,

@@ -10,7 +10,7 @@ import yaml
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from zeroshot_distill.pipelines.annotation.nodes import (
+from zeroshot_distill.annotation import (
     annotate_examples,
     plan_annotation,
     select_template,

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from zeroshot_distill.pipelines.annotation.nodes import (
+from zeroshot_distill.annotation import (
     ANNOTATION_COLUMNS,
     annotate_examples,
     plan_annotation,

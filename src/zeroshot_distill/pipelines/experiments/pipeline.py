@@ -17,10 +17,10 @@ from kedro.pipeline import Node, Pipeline
 from zeroshot_distill.pipelines.experiments.nodes import (
     compare_variants,
     evaluate_variant,
+    train_student_model,
     variant_subsampling_params,
 )
-from zeroshot_distill.pipelines.subsampling.nodes import build_label_pool, subsample_training_set
-from zeroshot_distill.pipelines.training.nodes import train_student_model
+from zeroshot_distill.trainset import build_label_pool, subsample_training_set
 
 # Vöge et al. 2024 (explanation rate) and Hsieh et al. 2023 (training-set size).
 EXPLANATION_RATES = (0.0, 0.15, 0.33, 0.5, 0.66, 0.85, 1.0)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from zeroshot_distill.pipelines.data_processing.nodes import (
+from zeroshot_distill.examples import (
     standardize_columns,
     validate_examples,
 )

@@ -8,7 +8,7 @@ scores (e.g. student uncertainty in active distillation), ``selection_score``.
 
 Add one with the decorator; it is then selectable by name in the parameters::
 
-    from zeroshot_distill.pipelines.subsampling.selection import register_selection_strategy
+    from zeroshot_distill.trainset import register_selection_strategy
 
     @register_selection_strategy("most_uncertain")
     def most_uncertain(candidates, n, rng, options):
@@ -112,7 +112,7 @@ def top_score_selection(
 ) -> list[str]:
     """The ``n`` candidates with the highest ``selection_score`` (e.g. student uncertainty).
 
-    Needs scores passed to the subsampling node; ties are broken at random.
+    Needs scores passed to :func:`subsample_training_set`; ties are broken at random.
     """
     if "selection_score" not in candidates.columns:
         raise ValueError("selection strategy 'top_score' needs a `selection_score` column")

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zeroshot_distill.pipelines.subsampling.nodes import (
+from zeroshot_distill.trainset import (
     SubsamplingConfig,
     build_label_pool,
     subsample_training_set,
     subsampling_metrics,
 )
-from zeroshot_distill.pipelines.subsampling.selection import (
+from zeroshot_distill.trainset.selection import (
     SELECTION_STRATEGIES,
     register_selection_strategy,
 )

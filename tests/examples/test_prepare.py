@@ -1,4 +1,4 @@
-"""Unit tests of the data_processing nodes."""
+"""Unit tests of the examples contract (the data_processing and predict pipelines use it)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from zeroshot_distill.datasets.hf_task_dataset import HuggingFaceTaskDataset
-from zeroshot_distill.pipelines.data_processing.nodes import (
+from zeroshot_distill.examples import (
     ExampleValidationError,
     split_examples,
     standardize_columns,
