@@ -22,7 +22,7 @@ from zeroshot_distill.datasets.optional import OptionalJSONDataset
 from zeroshot_distill.pipelines.annotation import create_pipeline
 from zeroshot_distill.pipelines.annotation import nodes as N
 from zeroshot_distill.tasks.prompts import TemplateError
-from zeroshot_distill.teachers.stub_server import FaultRule, StubServer
+from zeroshot_distill.testing.stub_server import FaultRule, StubServer
 
 CONTRACT = [
     "id", "teacher_label", "rationale", "raw_response", "parse_status", "prompt_tokens",
