@@ -42,6 +42,7 @@ from zeroshot_distill.teachers.base import ChatRequest, ChatResult
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.engine import PreparedRequest, Sink
 from zeroshot_distill.teachers.ledger import estimate_prompt_tokens, estimate_tokens
+from zeroshot_distill.teachers.simulated_notice import BACKEND_WARNING, model_name
 
 logger = logging.getLogger(__name__)
 _WARNED = threading.Event()
@@ -114,19 +115,14 @@ class SimulatedBackend:
     def __init__(self, config: TeacherConfig, labels: Sequence[str] | None = None) -> None:
         self.config = config
         self.settings = config.simulated
-        self.model = config.model if "simulated" in config.model else f"simulated:{config.model}"
+        self.model = model_name(config.model)
         self.labels = list(labels or self.settings.labels or [])
         self.seed = config.seed if config.seed is not None else 0
         self._optimizer_calls = 0
         self._lock = threading.Lock()
         if not _WARNED.is_set():
             _WARNED.set()
-            logger.warning(
-                "SIMULATED TEACHER (%s): answers come from the examples' reference labels and "
-                "rationales through a test double, not from a language model. Every result is "
-                "marked simulated=True.",
-                self.model,
-            )
+            logger.warning(BACKEND_WARNING, self.model)
 
     # ------------------------------------------------------------------------ backend API
     def cache_material(self, request: ChatRequest) -> Mapping[str, Any] | None:
