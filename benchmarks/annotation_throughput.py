@@ -35,7 +35,7 @@ import pandas as pd
 
 from zeroshot_distill import annotation
 from zeroshot_distill.teachers.ledger import run_budget
-from zeroshot_distill.teachers.stub_server import StubServerProcess
+from zeroshot_distill.testing.stub_server import StubServerProcess
 
 TASK: dict[str, Any] = {
     "name": "nli",

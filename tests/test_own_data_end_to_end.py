@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.project_copy import PROJECT_ROOT, copy_project, run_kedro, versions
-from zeroshot_distill.teachers.stub_server import StubServer, last_user_message
+from zeroshot_distill.testing.stub_server import StubServer, last_user_message
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "sk-own-Qq93endToEndKey5521"

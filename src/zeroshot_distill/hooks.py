@@ -32,14 +32,9 @@ from zeroshot_distill.reporting.run_summary import (
 from zeroshot_distill.students.pyfunc import log_student_model
 from zeroshot_distill.teachers import BudgetExceededError, run_budget
 from zeroshot_distill.teachers.cache import InterruptedSession, pid_alive
+from zeroshot_distill.teachers.simulated_notice import RUN_WARNING, is_simulated, mlflow_tag
 
 logger = logging.getLogger(__name__)
-
-SIMULATED_WARNING = (
-    "TEACHER IS SIMULATED: labels and rationales come from the bundled reference answers "
-    "through a test double, not from an LLM. Accuracy and cost figures say nothing about a "
-    "real teacher. Run with `--env openai` or `--env local_llm` for a real teacher."
-)
 
 
 class TeacherProvenanceHook:
@@ -62,8 +57,8 @@ class TeacherProvenanceHook:
         teacher = catalog.load("params:teacher")
         if isinstance(teacher, Mapping):
             self._teacher = teacher
-            if teacher.get("backend") == "simulated":
-                logger.warning(SIMULATED_WARNING)
+            if is_simulated(teacher):
+                logger.warning(RUN_WARNING)
 
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:
@@ -74,7 +69,7 @@ class TeacherProvenanceHook:
             {
                 "teacher_backend": str(self._teacher.get("backend")),
                 "teacher_model": str(self._teacher.get("model")),
-                "teacher_simulated": str(self._teacher.get("backend") == "simulated").lower(),
+                **mlflow_tag(is_simulated(self._teacher)),
             }
         )
         self._tagged = True

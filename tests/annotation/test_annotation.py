@@ -21,7 +21,7 @@ from tests.teachers.helpers import (
 from zeroshot_distill import annotation as N
 from zeroshot_distill.datasets.optional import OptionalJSONDataset
 from zeroshot_distill.tasks.prompts import TemplateError
-from zeroshot_distill.teachers.stub_server import FaultRule, StubServer
+from zeroshot_distill.testing.stub_server import FaultRule, StubServer
 
 CONTRACT = [
     "id", "teacher_label", "rationale", "raw_response", "parse_status", "prompt_tokens",

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from zeroshot_distill.tasks.spec import TaskSpec
-from zeroshot_distill.teachers.stub_server import StubReply, last_user_message
+from zeroshot_distill.testing.stub_server import StubReply, last_user_message
 
 # A fake API key the tests hand to teachers (env var ZD_TEST_API_KEY, set for every test in
 # tests/conftest.py) and then look for on disk and in logs, where it must never appear.

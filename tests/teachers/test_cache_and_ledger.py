@@ -11,7 +11,7 @@ from tests.teachers.helpers import nli_answer, openai_config
 from zeroshot_distill.teachers import ChatRequest, build_teacher
 from zeroshot_distill.teachers.cache import CachedResponse, ResponseCache
 from zeroshot_distill.teachers.credentials import redact, register_api_key
-from zeroshot_distill.teachers.stub_server import StubServer
+from zeroshot_distill.testing.stub_server import StubServer
 
 
 def request(i: int, **kw: object) -> ChatRequest:

@@ -14,7 +14,7 @@ from tests.teachers.helpers import TEST_KEY, nli_answer, openai_config, row_id
 from tests.teachers.test_openai_backend import requests_for
 from zeroshot_distill.teachers import build_teacher
 from zeroshot_distill.teachers.cache import ResponseCache
-from zeroshot_distill.teachers.stub_server import StubServer
+from zeroshot_distill.testing.stub_server import StubServer
 
 _RUN = """
 import json, sys

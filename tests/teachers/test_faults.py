@@ -13,7 +13,7 @@ from tests.teachers.test_openai_backend import requests_for
 from zeroshot_distill.teachers import BudgetExceededError, TeacherFatalError, build_teacher
 from zeroshot_distill.teachers.engine import suggest_budget
 from zeroshot_distill.teachers.openai_backend import connection_failure, public_url
-from zeroshot_distill.teachers.stub_server import FaultRule, StubReply, StubServer
+from zeroshot_distill.testing.stub_server import FaultRule, StubReply, StubServer
 
 
 def closed_port() -> int:

@@ -21,7 +21,7 @@ from zeroshot_distill.teachers import (
     build_teacher,
 )
 from zeroshot_distill.teachers.cache import ResponseCache
-from zeroshot_distill.teachers.stub_server import FaultRule, StubReply, StubServer
+from zeroshot_distill.testing.stub_server import FaultRule, StubReply, StubServer
 
 NLI = spec()
 

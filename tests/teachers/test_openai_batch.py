@@ -10,7 +10,7 @@ from tests.teachers.helpers import nli_answer, openai_config
 from zeroshot_distill.teachers import ChatRequest, TeacherFatalError, build_teacher
 from zeroshot_distill.teachers.cache import ResponseCache
 from zeroshot_distill.teachers.openai_batch import BatchPendingError
-from zeroshot_distill.teachers.stub_server import StubReply, StubServer
+from zeroshot_distill.testing.stub_server import StubReply, StubServer
 
 
 def requests_for(n: int) -> list[ChatRequest]:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.teachers.helpers import NLI_LABELS, nli_examples, simulated_config, spec
+from tests.teachers.helpers import NLI_LABELS, nli_examples, openai_config, simulated_config, spec
 from zeroshot_distill.tasks.parsing import parse_answer
 from zeroshot_distill.tasks.prompts import default_template, render_prompt
-from zeroshot_distill.teachers import ChatRequest, build_teacher
+from zeroshot_distill.teachers import ChatRequest, build_teacher, provide_references
 
 NLI = spec()
 EXPLAIN = "Premise: {premise}\nHypothesis: {hypothesis}\nExplain why, then give Answer: <label>."
@@ -123,3 +123,39 @@ def test_optimizer_role_proposes_varied_templates_with_placeholders(tmp_path: Pa
     assert [r.text for r in again] == texts  # deterministic by seed
     cold = ChatRequest(key="t0", messages=meta_prompt(seeds), temperature=0.0)
     assert len({r.text for r in teacher.complete([cold] * 3, stage="o", progress=False)}) == 1
+
+
+def test_rows_by_request_key_answer_as_the_example_did(tmp_path: Path) -> None:
+    """The rows handed over with provide_references give the answers ChatRequest.example gave,
+    with the same cache keys (a rerun of either is a cache hit for the other)."""
+    rows = nli_examples(40).to_dict("records")
+    config = simulated_config(tmp_path)
+    config["simulated"] = {**config["simulated"], "labels": None}
+
+    def requests(with_example: bool) -> list[ChatRequest]:
+        return [
+            ChatRequest(
+                key=f"t1/{r['id']}",
+                messages=render_prompt(EXPLAIN, NLI, r),
+                example=r if with_example else None,
+            )
+            for r in rows
+        ]
+
+    with build_teacher(config, task=NLI) as teacher:
+        old = teacher.complete(requests(True), stage="scoring", progress=False)
+    with build_teacher(config) as teacher:
+        assert provide_references(teacher, {f"t1/{r['id']}": r for r in rows}, labels=NLI_LABELS)
+        new = teacher.complete(requests(False), stage="scoring", progress=False)
+    assert [x.text for x in new] == [x.text for x in old]
+    assert all(x.cached for x in new)
+    with build_teacher({**config, "cache": {"mode": "off"}}) as teacher:
+        assert provide_references(teacher, {f"t1/{r['id']}": r for r in rows}, labels=NLI_LABELS)
+        fresh = teacher.complete(requests(False), stage="scoring", progress=False)
+    assert [x.text for x in fresh] == [x.text for x in old]
+    assert len({x.text for x in fresh}) > 1 and not any(x.cached for x in fresh)
+
+
+def test_other_teachers_take_no_references(tmp_path: Path) -> None:
+    with build_teacher(openai_config("http://127.0.0.1:9/v1", tmp_path)) as teacher:
+        assert provide_references(teacher, {"a": {"gold_label": "entailment"}}) is False

@@ -15,7 +15,7 @@ from tests.teachers.helpers import NLI_TASK, TEST_KEY, nli_answer, openai_config
 from zeroshot_distill.tasks.parsing import parse_answer
 from zeroshot_distill.tasks.prompts import json_response_format
 from zeroshot_distill.teachers import ChatRequest, build_teacher
-from zeroshot_distill.teachers.stub_server import StubServer
+from zeroshot_distill.testing.stub_server import StubServer
 
 NLI = spec(NLI_TASK)
 SCHEMA = json_response_format(NLI)

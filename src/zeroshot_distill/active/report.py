@@ -10,13 +10,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from zeroshot_distill.reporting import (
-    SIMULATED_BANNER,
     fmt_num,
     fmt_pct,
     fmt_usd,
     is_missing,
     plot_metric_vs,
 )
+from zeroshot_distill.teachers.simulated_notice import REPORT_BANNER as SIMULATED_BANNER
 
 _EPS = 1e-9
 

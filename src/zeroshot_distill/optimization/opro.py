@@ -32,6 +32,7 @@ from zeroshot_distill.tasks.parse_quality import (
     assess_parse_quality,
 )
 from zeroshot_distill.tasks.prompts import gives_label_away
+from zeroshot_distill.teachers import provide_references
 from zeroshot_distill.teachers.base import (
     BudgetExceededError,
     ChatRequest,
@@ -357,7 +358,6 @@ def score_templates(
         ChatRequest(
             key=f"{cand.template_id}/{row['id']}",
             messages=task_io.render(str(cand.template), spec, row),
-            example=row,
             temperature=temperature,
             max_tokens=max_tokens,
             response_format=formats[cand.template_id],
@@ -365,6 +365,10 @@ def score_templates(
         for cand in candidates
         for row in scoring.rows
     ]
+    # A simulated scorer answers from the scoring rows; any other scorer ignores this.
+    rows = [row for _ in candidates for row in scoring.rows]
+    references = {request.key: row for request, row in zip(requests, rows, strict=True)}
+    provide_references(scorer, references, labels=spec.labels)
     results = scorer.complete(requests, stage=SCORER_STAGE, progress=progress)
     if len(results) != len(requests):
         raise RuntimeError(f"scorer answered {len(results)} of {len(requests)} requests")

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from zeroshot_distill.optimization.objectives import Objective
 from zeroshot_distill.optimization.opro import SCORED, PromptOptimizationError
 from zeroshot_distill.tasks.parse_quality import DEFAULT_ALARM_SHARE
+from zeroshot_distill.teachers.simulated_notice import plot_title
 
 
 def scored_rows(history: pd.DataFrame) -> pd.DataFrame:
@@ -104,7 +105,7 @@ def progression_figure(history: pd.DataFrame, objective: Objective) -> Figure:
     ax.set_ylim(max(0.0, math.floor(low / 10) * 10 - 5), 101)  # zoom on the scores found
     ax.set_xticks(table["step"].tolist())
     simulated = bool(history["simulated"].any()) if "simulated" in history else False
-    title = "OPRO progression" + (" (SIMULATED teacher)" if simulated else "")
+    title = plot_title("OPRO progression", simulated)
     ax.set_title(f"{title}\nobjective: {objective.describe()}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)

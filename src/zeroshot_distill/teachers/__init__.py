@@ -2,7 +2,8 @@
 
 ``build_teacher(params["teacher"])`` returns a :class:`Teacher`::
 
-    teacher = build_teacher(teacher_params, task=task_params)   # task: optional
+    teacher = build_teacher(teacher_params)
+    provide_references(teacher, {request_key: row}, labels=spec.labels)  # simulated only
     results = teacher.complete(requests, stage="annotation")    # list[ChatResult], in order
     teacher.spend()          # per-stage tokens / USD / cache hits / USD saved
     teacher.estimate(requests)   # dry run: tokens and USD, nothing sent (CachedTeacher)
@@ -17,7 +18,7 @@ a budget without ``max_tokens``, a missing API key.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zeroshot_distill.teachers.base import (
@@ -48,6 +49,7 @@ __all__ = [
     "TeacherConfigError",
     "TeacherFatalError",
     "build_teacher",
+    "provide_references",
     "run_budget",
 ]
 
@@ -71,7 +73,8 @@ def build_teacher(
         config: the whole ``teacher`` parameter block (see ``parameters_teacher.yml``).
         task: the task spec (``TaskSpec`` or the ``task`` parameters), optional: the
             simulated backend uses its labels to give wrong answers (it also reads
-            ``teacher.simulated.labels``).
+            ``teacher.simulated.labels``). Transitional: :func:`provide_references`
+            passes the labels with the rows, and no other backend reads it.
         budget: the spend counter ``max_cost_usd`` applies to; defaults to the process-wide
             run budget shared by every teacher of this ``kedro run``.
 
@@ -112,3 +115,25 @@ def build_teacher(
         "none" if cfg.max_cost_usd is None else f"${cfg.max_cost_usd:g}",
     )
     return CachedTeacher(cfg, backend, cache, budget if budget is not None else run_budget())
+
+
+def provide_references(
+    teacher: Any,
+    references: Mapping[str, Mapping[str, Any]],
+    *,
+    labels: Sequence[str] | None = None,
+) -> bool:
+    """Hand a simulated teacher the rows it answers from, keyed by request key.
+
+    Only the ``simulated`` backend (a test double) answers from reference labels and
+    rationales; for every other teacher this does nothing, so the code that has the rows
+    calls it unconditionally and real backends' requests carry no example. Returns whether
+    the teacher took them.
+    """
+    from zeroshot_distill.teachers.simulated import SimulatedBackend
+
+    backend = getattr(teacher, "backend_impl", teacher)
+    if not isinstance(backend, SimulatedBackend):
+        return False
+    backend.add_references(references, labels)
+    return True

@@ -20,8 +20,9 @@ class ChatRequest:
     """One chat completion to make.
 
     ``key`` identifies the request in logs and results (e.g. the example id); it is not part
-    of the cache key. ``example`` is the source row: only the simulated backend reads it (to
-    answer from the reference label and rationale); it is never sent to a real endpoint.
+    of the cache key. ``example`` is transitional: the source row, read only by the
+    simulated backend and never sent anywhere; new code hands those rows over with
+    :func:`zeroshot_distill.teachers.provide_references` instead, keyed by ``key``.
     ``None`` sampling fields fall back to the teacher's configured defaults.
 
     Sampling several answers to the same prompt: at ``temperature > 0`` identical requests

@@ -5,7 +5,7 @@ NOT A MODEL. It exists for the offline demo and the tests; everything it returns
 
 Two roles, told apart by the request:
 
-* **Annotator / scorer** (``request.example`` is set): it answers from the example's
+* **Annotator / scorer** (a reference row for the request): it answers from the row's
   ``gold_label`` and ``reference_rationale``. Whether the label is right and whether a
   rationale comes with it are seeded coin flips per example with probabilities
   ``teacher.simulated.accuracy`` / ``explanation_rate``, moved *plausibly and
@@ -17,7 +17,10 @@ Two roles, told apart by the request:
   follows the requested format loosely: JSON when ``response_format`` or the prompt asks
   for JSON, else ``"<rationale>\\nAnswer: <label>"`` or ``"<rationale> So the answer is
   <label>."``. Without a reference label it says it cannot determine the answer.
-* **Optimizer** (no example; the prompt contains ``<PRT>…</PRT>`` templates, as the OPRO
+  The rows come from the code that has them, keyed by request key, through
+  :func:`zeroshot_distill.teachers.provide_references`; real backends never see them.
+  (``ChatRequest.example`` still works for the callers not moved to that yet.)
+* **Optimizer** (no reference row; the prompt contains ``<PRT>…</PRT>`` templates, as the OPRO
   meta-prompt does): it returns one new template in ``<PRT>…</PRT>``, recombining and
   mutating the instruction sentences of the templates shown and keeping their
   ``{placeholders}``. At temperature > 0 successive calls differ (a seeded counter);
@@ -42,6 +45,7 @@ from zeroshot_distill.teachers.base import ChatRequest, ChatResult
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.engine import PreparedRequest, Sink
 from zeroshot_distill.teachers.ledger import estimate_prompt_tokens, estimate_tokens
+from zeroshot_distill.teachers.simulated_notice import BACKEND_WARNING, model_name
 
 logger = logging.getLogger(__name__)
 _WARNED = threading.Event()
@@ -114,19 +118,34 @@ class SimulatedBackend:
     def __init__(self, config: TeacherConfig, labels: Sequence[str] | None = None) -> None:
         self.config = config
         self.settings = config.simulated
-        self.model = config.model if "simulated" in config.model else f"simulated:{config.model}"
+        self.model = model_name(config.model)
         self.labels = list(labels or self.settings.labels or [])
         self.seed = config.seed if config.seed is not None else 0
         self._optimizer_calls = 0
         self._lock = threading.Lock()
+        self._references: dict[str, Mapping[str, Any]] = {}
         if not _WARNED.is_set():
             _WARNED.set()
-            logger.warning(
-                "SIMULATED TEACHER (%s): answers come from the examples' reference labels and "
-                "rationales through a test double, not from a language model. Every result is "
-                "marked simulated=True.",
-                self.model,
-            )
+            logger.warning(BACKEND_WARNING, self.model)
+
+    # ------------------------------------------------------------------------ references
+    def add_references(
+        self,
+        references: Mapping[str, Mapping[str, Any]],
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        """Rows to answer from, by request key; ``labels``: the task's label set (wrong
+        answers are drawn from it)."""
+        with self._lock:
+            self._references.update(references)
+            if labels:
+                self.labels = [str(label) for label in labels]
+
+    def reference(self, request: ChatRequest) -> Mapping[str, Any] | None:
+        """The row this request is answered from, or None (an optimizer request)."""
+        if request.example is not None:
+            return request.example
+        return self._references.get(request.key)
 
     # ------------------------------------------------------------------------ backend API
     def cache_material(self, request: ChatRequest) -> Mapping[str, Any] | None:
@@ -136,8 +155,8 @@ class SimulatedBackend:
             "labels": self.labels,
             "seed": self.seed,
         }
-        if request.example is not None:
-            example = request.example
+        example = self.reference(request)
+        if example is not None:
             material["example"] = {
                 "id": str(example.get("id", request.key)),
                 "gold": None
@@ -182,8 +201,9 @@ class SimulatedBackend:
     def answer(self, item: PreparedRequest) -> str:
         """The simulated completion text for one request."""
         prompt = "\n".join(m["content"] for m in item.messages)
-        if item.request.example is not None:
-            return self._annotate(item, prompt, item.request.example)
+        example = self.reference(item.request)
+        if example is not None:
+            return self._annotate(item, prompt, example)
         if "<PRT>" in prompt:
             return self._optimize(item, prompt)
         return CANNOT_DETERMINE

@@ -30,7 +30,7 @@ from zeroshot_distill.pipelines.prompt_optimization.nodes import (
     select_scoring_examples,
     summarize_search,
 )
-from zeroshot_distill.teachers.stub_server import StubServer, last_user_message
+from zeroshot_distill.testing.stub_server import StubServer, last_user_message
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
 TOY_TASK = {

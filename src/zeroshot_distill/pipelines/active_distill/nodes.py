@@ -30,13 +30,9 @@ from zeroshot_distill.active import (
 from zeroshot_distill.active.backend import ProjectBackend
 from zeroshot_distill.pipelines.active_distill.datasets import RoundStoreRoot
 from zeroshot_distill.tasks import TaskSpec
+from zeroshot_distill.teachers.simulated_notice import ACTIVE_WARNING
 
 logger = logging.getLogger(__name__)
-
-SIMULATED_WARNING = (
-    "active_distill: the teacher is SIMULATED (a test double answering from reference "
-    "labels): accuracy-vs-spend curves say nothing about a real teacher"
-)
 
 
 def _split(examples: pd.DataFrame, name: str, *, labeled: bool) -> pd.DataFrame:
@@ -89,7 +85,7 @@ def run_active_distillation(
         seed=seed,
     )
     if backend.simulated:
-        logger.warning(SIMULATED_WARNING)
+        logger.warning(ACTIVE_WARNING)
     key = fingerprint(
         {
             "active": config.fingerprint_payload(),

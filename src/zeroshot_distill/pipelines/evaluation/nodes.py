@@ -47,6 +47,7 @@ from zeroshot_distill.students import (
 )
 from zeroshot_distill.tasks import TaskSpec
 from zeroshot_distill.teachers import TeacherConfig
+from zeroshot_distill.teachers.simulated_notice import is_simulated, report_title
 
 logger = logging.getLogger(__name__)
 
@@ -386,7 +387,7 @@ def compute_metrics(
             "labels": spec.label_set,
             "teacher_backend": teacher_cfg.backend,
             "teacher_model": teacher_cfg.model,
-            "teacher_simulated": teacher_cfg.backend == "simulated"
+            "teacher_simulated": is_simulated(teacher_cfg)
             or bool(_any_true(annotations, "simulated")),
             "split": str(params.get("split", "test")),
             "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -529,9 +530,9 @@ def render_report(
         reproduce=_reproduce_commands(metrics),
         generated_at=run.get("generated_at"),
     )
-    title = f"Distillation report: {run.get('task', 'task')}"
-    if run.get("teacher_simulated"):
-        title += " (SIMULATED TEACHER)"
+    title = report_title(
+        f"Distillation report: {run.get('task', 'task')}", bool(run.get("teacher_simulated"))
+    )
     return markdown, markdown_to_html(markdown, plot_images, title=title)
 
 

@@ -10,7 +10,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from zeroshot_distill.reporting import (
-    SIMULATED_BANNER,
     baselines,
     classification_metrics,
     figure_png,
@@ -25,6 +24,7 @@ from zeroshot_distill.students import (
     train_from_training_set,
 )
 from zeroshot_distill.tasks import TaskSpec
+from zeroshot_distill.teachers.simulated_notice import banner_lines, is_simulated, report_title
 
 logger = logging.getLogger(__name__)
 
@@ -190,13 +190,12 @@ def compare_variants(
         title="Accuracy vs training-set size",
         references=references,
     )
-    simulated = teacher.get("backend") == "simulated"
+    simulated = is_simulated(teacher)
     title = "# Experiments: explanation rate and training-set size"
-    banner = [f"> {SIMULATED_BANNER}", ""] if simulated else []
     lines = [
-        title + (" (SIMULATED TEACHER)" if simulated else ""),
+        report_title(title, simulated),
         "",
-        *banner,
+        *banner_lines(simulated),
         "One annotation, one student per variant, accuracy on the test split. Teacher "
         f"`{teacher.get('backend')}` / `{teacher.get('model')}`. A self-contained copy with the "
         "plots embedded: `experiments_report.html`.",
@@ -222,7 +221,7 @@ def compare_variants(
         f"![accuracy vs explanation rate]({PLOT_FILES[0]})",
         f"![accuracy vs train size]({PLOT_FILES[1]})",
         "",
-        *banner,
+        *banner_lines(simulated),
     ]
     markdown = "\n".join(lines)
     images = dict(zip(PLOT_FILES, (figure_png(by_rate), figure_png(by_size)), strict=True))

@@ -3,7 +3,8 @@
 Every variant shares one annotation (the ``label_pool`` built from ``annotations``) and
 trains its own student in a Kedro namespace ``experiments.<variant>``; its datasets and
 MLflow metrics carry that prefix, e.g. ``experiments.er015_tf1000.accuracy``. Variant names
-read ``er<explanation rate in %>_tf<train fraction in ‰>``.
+read ``er<explanation rate in %>_tf<train fraction in ‰>``. The grid is
+``conf/base/parameters_experiments.yml`` (see :mod:`.grid`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
+from zeroshot_distill.pipelines.experiments.grid import (
+    ExperimentsGridError,
+    load_grid,
+    variant_grid,
+    variant_name,
+)
 from zeroshot_distill.pipelines.experiments.nodes import (
     compare_variants,
     evaluate_variant,
@@ -21,30 +28,6 @@ from zeroshot_distill.pipelines.experiments.nodes import (
     variant_subsampling_params,
 )
 from zeroshot_distill.trainset import build_label_pool, subsample_training_set
-
-# Vöge et al. 2024 (explanation rate) and Hsieh et al. 2023 (training-set size).
-EXPLANATION_RATES = (0.0, 0.15, 0.33, 0.5, 0.66, 0.85, 1.0)
-TRAIN_FRACTIONS = (0.125, 0.25, 0.5, 1.0)
-# The size sweep compares label-only distillation with full step-by-step distillation.
-SIZE_SWEEP_RATES = (0.0, 1.0)
-
-
-def variant_name(explanation_rate: float, train_fraction: float) -> str:
-    """``(0.15, 1.0)`` -> ``er015_tf1000``."""
-    return f"er{round(explanation_rate * 100):03d}_tf{round(train_fraction * 1000):04d}"
-
-
-def variant_grid(
-    explanation_rates: Iterable[float] = EXPLANATION_RATES,
-    train_fractions: Iterable[float] = TRAIN_FRACTIONS,
-    size_sweep_rates: Iterable[float] = SIZE_SWEEP_RATES,
-) -> list[tuple[float, float]]:
-    """Rates at the full training set, plus every fraction for the size-sweep rates."""
-    fractions = sorted(set(train_fractions))
-    full = max(fractions)
-    grid = {(rate, full) for rate in explanation_rates}
-    grid |= {(rate, fraction) for rate in size_sweep_rates for fraction in fractions}
-    return sorted(grid, key=lambda v: (v[1], v[0]))
 
 
 def _bound(func: Callable[..., Any], **kwargs: Any) -> Callable[..., Any]:
@@ -100,14 +83,38 @@ def _variant_pipeline(explanation_rate: float, train_fraction: float) -> Pipelin
     )
 
 
+def _check_names(grid: list[tuple[float, float]]) -> None:
+    """Two values that round to one variant name would share its datasets."""
+    seen: dict[str, tuple[float, float]] = {}
+    for variant in grid:
+        name = variant_name(*variant)
+        if name in seen:
+            raise ExperimentsGridError(
+                f"experiments grid: {seen[name]} and {variant} (explanation rate, train "
+                f"fraction) are both variant {name!r}; names keep whole percent / per mille: "
+                "make the values in parameters_experiments.yml differ by more"
+            )
+        seen[name] = variant
+
+
 def create_pipeline(
-    explanation_rates: Iterable[float] = EXPLANATION_RATES,
-    train_fractions: Iterable[float] = TRAIN_FRACTIONS,
-    size_sweep_rates: Iterable[float] = SIZE_SWEEP_RATES,
+    explanation_rates: Iterable[float] | None = None,
+    train_fractions: Iterable[float] | None = None,
+    size_sweep_rates: Iterable[float] | None = None,
     **kwargs: object,
 ) -> Pipeline:
-    """Shared label pool -> one namespaced student per variant -> comparison table and plots."""
-    grid = variant_grid(explanation_rates, train_fractions, size_sweep_rates)
+    """Shared label pool -> one namespaced student per variant -> comparison table and plots.
+
+    The grid is the ``experiments`` parameters (``conf/base/parameters_experiments.yml``,
+    read now: see :mod:`.grid`); an argument given here replaces that value.
+    """
+    configured = load_grid()
+    grid = variant_grid(
+        configured.explanation_rates if explanation_rates is None else explanation_rates,
+        configured.train_fractions if train_fractions is None else train_fractions,
+        configured.size_sweep_rates if size_sweep_rates is None else size_sweep_rates,
+    )
+    _check_names(grid)
     # One label pool from the one annotation, shared by every variant.
     shared = Pipeline(
         [

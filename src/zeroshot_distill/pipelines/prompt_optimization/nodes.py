@@ -87,10 +87,8 @@ def optimize_prompt(
     config = PromptOptimizationParams.from_params(params)
     seeds = config.seeds_for(spec)
     optimizer_config, scorer_config = config.teacher_configs(teacher)
-    scorer = build_teacher(scorer_config, task=spec)
-    optimizer = (
-        scorer if optimizer_config == scorer_config else build_teacher(optimizer_config, task=spec)
-    )
+    scorer = build_teacher(scorer_config)
+    optimizer = scorer if optimizer_config == scorer_config else build_teacher(optimizer_config)
     scoring = ScoringSet(rows=_records(scoring_examples))
     logger.info(
         "OPRO: %d seed(s), up to %d step(s) x %d candidate(s), %d scoring examples, "

@@ -5,7 +5,7 @@ timeouts and connection pool are exercised exactly as against a real endpoint. S
 
 Usage::
 
-    from zeroshot_distill.teachers.stub_server import FaultRule, StubReply, StubServer
+    from zeroshot_distill.testing.stub_server import FaultRule, StubReply, StubServer
 
     def answer(body: dict) -> str:            # the chat completion request body
         return "The premise says so.\\nAnswer: entailment"
@@ -44,7 +44,7 @@ API
     ``batch_polls`` polls, then ``completed``. ``batch_api=False`` plays a server without
     that API (like vLLM or Ollama): its routes answer 404, an upload 400 ``bad json``.
   * ``GET /_stub/stats`` -> ``{"n_requests": …, "n_chat": …}`` (for a server in another
-    process: ``python -m zeroshot_distill.teachers.stub_server --latency 0.2`` prints its
+    process: ``python -m zeroshot_distill.testing.stub_server --latency 0.2`` prints its
     base URL and serves until killed; :class:`StubServerProcess` wraps that).
 
 The handler sets ``disable_nagle_algorithm = True`` and speaks HTTP/1.1 keep-alive: without
