@@ -235,3 +235,16 @@ def test_asking_for_more_rationales_than_exist_warns_and_records_the_achieved_ra
     assert metrics["explanation_rate_achieved"] == pytest.approx(achieved)
     warning = next(r.getMessage() for r in caplog.records if "asks for" in r.getMessage())
     assert f"explanation rate {achieved:.2f}" in warning
+
+
+def test_a_few_missing_rationales_are_logged_not_warned(caplog: pytest.LogCaptureFixture) -> None:
+    examples = _examples()
+    annotations = _annotations(examples)
+    train_rows = annotations.index[annotations["split"] == "train"]
+    annotations.loc[train_rows[:1], "rationale"] = None  # one missing: well under 10%
+    params = {"mode": "step_by_step", "explanation_rate": 1.0}
+    pool = build_label_pool(examples, annotations, TASK, params)
+    with caplog.at_level("INFO"):
+        subsample_training_set(pool, TASK, params, seed=0)
+    shortfall = [r for r in caplog.records if "asks for" in r.getMessage()]
+    assert [r.levelname for r in shortfall] == ["INFO"]

@@ -31,6 +31,9 @@ from zeroshot_distill.trainset.selection import (
 
 logger = logging.getLogger(__name__)
 
+# Missing rationales above this share of the train rows make a shortfall a warning.
+SHORTFALL_WARNING_SHARE = 0.1
+
 Mode = Literal["standard_finetune", "standard_distill", "step_by_step"]
 #: The label source each mode implies when ``label_source`` is not set.
 MODE_LABEL_SOURCE = {
@@ -244,7 +247,10 @@ def _rationale_ids(
         candidates = candidates.merge(scores, on="id", how="left")
     wanted = round(cfg.explanation_rate * len(train))
     if wanted > len(candidates):
-        logger.warning(
+        # A few missing rationales (under 10% of the train rows) are normal; more is news.
+        short = wanted - len(candidates) > SHORTFALL_WARNING_SHARE * len(train)
+        logger.log(
+            logging.WARNING if short else logging.INFO,
             "explanation_rate %.2f asks for %d rationales but only %d of %d train rows have "
             "one: keeping all %d, so the student trains with explanation rate %.2f "
             "(recorded as explanation_rate_achieved)",
