@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.teachers.helpers import NLI_LABELS, nli_examples, openai_config, simulated_config, spec
 from zeroshot_distill.tasks.parsing import parse_answer
 from zeroshot_distill.tasks.prompts import default_template, render_prompt
-from zeroshot_distill.teachers import ChatRequest, build_teacher, provide_references
+from zeroshot_distill.teachers import ChatRequest, ChatResult, build_teacher, provide_references
 
 NLI = spec()
 EXPLAIN = "Premise: {premise}\nHypothesis: {hypothesis}\nExplain why, then give Answer: <label>."
 TERSE = "Premise: {premise}\nHypothesis: {hypothesis}\nReply with the label only. Answer:"
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "simulated_teacher_golden.json"
+
+
+def answer_from(
+    config: dict[str, Any], rows: dict[str, dict[str, Any]], requests: list[ChatRequest]
+) -> list[ChatResult]:
+    """Ask a simulated teacher built from ``config`` that answers from ``rows`` (by key)."""
+    with build_teacher(config) as teacher:
+        assert provide_references(teacher, rows)
+        return teacher.complete(requests, stage="s", progress=False)
 
 
 def score(tmp_path: Path, template: str, n: int = 120, **settings: float) -> tuple[float, float]:
     config = simulated_config(tmp_path, cache={"mode": "off"})
     config["simulated"] = {**config["simulated"], **settings}
     rows = nli_examples(n).to_dict("records")
-    requests = [
-        ChatRequest(key=r["id"], messages=render_prompt(template, NLI, r), example=r) for r in rows
-    ]
-    results = build_teacher(config).complete(requests, stage="scoring", progress=False)
+    requests = [ChatRequest(key=r["id"], messages=render_prompt(template, NLI, r)) for r in rows]
+    teacher = build_teacher(config)
+    provide_references(teacher, {r["id"]: r for r in rows})
+    results = teacher.complete(requests, stage="scoring", progress=False)
     parsed = [parse_answer(NLI, x.text, r) for x, r in zip(results, rows, strict=True)]
     accuracy = sum(p.label == r["gold_label"] for p, r in zip(parsed, rows, strict=True)) / n
     explained = sum(p.rationale is not None for p in parsed) / n
@@ -49,44 +61,39 @@ def test_deterministic_marked_and_warned(tmp_path: Path, caplog: pytest.LogCaptu
     simulated._WARNED.clear()
     caplog.set_level(logging.WARNING)
     row = nli_examples(3).to_dict("records")[1]
-    request = ChatRequest(
-        key="r1", messages=render_prompt(default_template(NLI), NLI, row), example=row
-    )
-    first = build_teacher(simulated_config(tmp_path / "a")).complete([request], stage="s")
-    second = build_teacher(simulated_config(tmp_path / "b")).complete([request], stage="s")
+    request = ChatRequest(key="r1", messages=render_prompt(default_template(NLI), NLI, row))
+    first = answer_from(simulated_config(tmp_path / "a"), {"r1": row}, [request])
+    second = answer_from(simulated_config(tmp_path / "b"), {"r1": row}, [request])
     assert first[0].text == second[0].text
     assert first[0].simulated and "simulated" in first[0].model
     assert first[0].cost_usd > 0  # priced like gpt-4o-mini in the demo's table
     assert caplog.text.count("SIMULATED TEACHER") == 1
     json_request = ChatRequest(
-        key="j", messages=request.messages, example=row, response_format={"type": "json_object"}
+        key="j", messages=request.messages, response_format={"type": "json_object"}
     )
-    text = build_teacher(simulated_config(tmp_path / "c")).complete([json_request], stage="s")
+    text = answer_from(simulated_config(tmp_path / "c"), {"j": row}, [json_request])
     assert text[0].text.startswith("{")
 
 
 def test_no_reference_label_means_no_label(tmp_path: Path) -> None:
     row = {**nli_examples(1).to_dict("records")[0], "gold_label": None}
-    request = ChatRequest(
-        key="x", messages=render_prompt(default_template(NLI), NLI, row), example=row
-    )
-    (result,) = build_teacher(simulated_config(tmp_path)).complete([request], stage="s")
+    request = ChatRequest(key="x", messages=render_prompt(default_template(NLI), NLI, row))
+    (result,) = answer_from(simulated_config(tmp_path), {"x": row}, [request])
     assert parse_answer(NLI, result.text, row).status == "no_label"
 
 
 def test_wrong_answers_for_choices_and_numbers(tmp_path: Path) -> None:
     config = simulated_config(tmp_path, cache={"mode": "off"})
     config["simulated"] = {"accuracy": 0.0, "template_sensitivity": 0.0, "labels": None}
-    teacher = build_teacher(config)
     mc = {"id": "q", "question": "Where?", "choices": ["a1", "b1", "c1"], "gold_label": "b"}
     num = {"id": "n", "question": "How many?", "gold_label": "12"}
-    results = teacher.complete(
+    results = answer_from(
+        config,
+        {"q": mc, "n": num},
         [
-            ChatRequest(key="q", messages=[{"role": "user", "content": "Q: Where?"}], example=mc),
-            ChatRequest(key="n", messages=[{"role": "user", "content": "How many?"}], example=num),
+            ChatRequest(key="q", messages=[{"role": "user", "content": "Q: Where?"}]),
+            ChatRequest(key="n", messages=[{"role": "user", "content": "How many?"}]),
         ],
-        stage="s",
-        progress=False,
     )
     letter = re.search(r"\(([a-c])\)", results[0].text).group(1)
     assert letter in {"a", "c"}
@@ -125,35 +132,33 @@ def test_optimizer_role_proposes_varied_templates_with_placeholders(tmp_path: Pa
     assert len({r.text for r in teacher.complete([cold] * 3, stage="o", progress=False)}) == 1
 
 
-def test_rows_by_request_key_answer_as_the_example_did(tmp_path: Path) -> None:
-    """The rows handed over with provide_references give the answers ChatRequest.example gave,
-    with the same cache keys (a rerun of either is a cache hit for the other)."""
-    rows = nli_examples(40).to_dict("records")
-    config = simulated_config(tmp_path)
-    config["simulated"] = {**config["simulated"], "labels": None}
-
-    def requests(with_example: bool) -> list[ChatRequest]:
-        return [
-            ChatRequest(
-                key=f"t1/{r['id']}",
-                messages=render_prompt(EXPLAIN, NLI, r),
-                example=r if with_example else None,
-            )
-            for r in rows
-        ]
-
-    with build_teacher(config, task=NLI) as teacher:
-        old = teacher.complete(requests(True), stage="scoring", progress=False)
-    with build_teacher(config) as teacher:
-        assert provide_references(teacher, {f"t1/{r['id']}": r for r in rows}, labels=NLI_LABELS)
-        new = teacher.complete(requests(False), stage="scoring", progress=False)
-    assert [x.text for x in new] == [x.text for x in old]
-    assert all(x.cached for x in new)
-    with build_teacher({**config, "cache": {"mode": "off"}}) as teacher:
-        assert provide_references(teacher, {f"t1/{r['id']}": r for r in rows}, labels=NLI_LABELS)
-        fresh = teacher.complete(requests(False), stage="scoring", progress=False)
-    assert [x.text for x in fresh] == [x.text for x in old]
-    assert len({x.text for x in fresh}) > 1 and not any(x.cached for x in fresh)
+def test_rows_by_request_key_keep_the_recorded_answers_and_cache_keys(tmp_path: Path) -> None:
+    """The answers and cache keys recorded before the rows moved from the request
+    (``ChatRequest.example``) to :func:`provide_references` stay the same: caches written
+    before still answer, and a fresh run gives the same text (including wrong answers drawn
+    from the label set, multiple-choice letters, numbers and JSON)."""
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    config = {**golden["config"], "cache": {"path": str(tmp_path / "cache.sqlite")}}
+    for case in golden["cases"]:
+        requests = [ChatRequest(**request) for request in case["requests"]]
+        rows = {r.key: row for r, row in zip(requests, case["rows"], strict=True)}
+        with build_teacher(config) as teacher:
+            assert provide_references(teacher, rows, labels=case["labels"])
+            fresh = teacher.complete(requests, stage="golden", progress=False)
+        got = [{"key": x.key, "text": x.text, "cache_key": x.extra["cache_key"]} for x in fresh]
+        assert got == case["expected"], case["name"]
+        assert not any(x.cached for x in fresh)
+        with build_teacher(config) as teacher:
+            provide_references(teacher, rows, labels=case["labels"])
+            again = teacher.complete(requests, stage="golden", progress=False)
+        assert all(x.cached for x in again)
+    wrong = [
+        e
+        for c in golden["cases"][:1]
+        for e, r in zip(c["expected"], c["rows"], strict=True)
+        if r["gold_label"] and f"{r['gold_label']}" not in e["text"]
+    ]
+    assert wrong  # the fixture covers wrong answers, which depend on the label set
 
 
 def test_other_teachers_take_no_references(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from zeroshot_distill.reporting import is_missing
 from zeroshot_distill.tasks.parsing import DEFAULT_MIN_RATIONALE_WORDS, parse_answer
 from zeroshot_distill.tasks.prompts import field_title, placeholders, render_label
 from zeroshot_distill.tasks.spec import TaskSpec
-from zeroshot_distill.teachers import ChatRequest, TeacherConfig, build_teacher
+from zeroshot_distill.teachers import ChatRequest, TeacherConfig, build_teacher, provide_references
 
 REVISION_STAGE = "active_revision"
 _REVISION_FIXED = ("description", "fields", "student_label", "student_rationale")
@@ -136,12 +136,13 @@ class TeacherSide:
             ChatRequest(
                 key=str(r["id"]),
                 messages=self._revision_messages(r),
-                example=by_id.get(str(r["id"]), r),
                 max_tokens=self.revision.max_tokens,
             )
             for r in records
         ]
-        with build_teacher(self.teacher, task=self.spec) as client:
+        references = {str(r["id"]): by_id.get(str(r["id"]), r) for r in records}
+        with build_teacher(self.teacher) as client:
+            provide_references(client, references, labels=self.spec.labels)
             results = client.complete(requests, stage=REVISION_STAGE, progress=self.progress)
         min_words = int(self.annotation.get("min_rationale_words", DEFAULT_MIN_RATIONALE_WORDS))
         out = []

@@ -17,7 +17,7 @@ from zeroshot_distill.annotation.params import ANNOTATION_COLUMNS, AnnotationErr
 from zeroshot_distill.tasks.parsing import parse_answer
 from zeroshot_distill.tasks.spec import TaskSpec
 from zeroshot_distill.tasks.values import is_missing
-from zeroshot_distill.teachers import ChatRequest, ChatResult, build_teacher
+from zeroshot_distill.teachers import ChatRequest, ChatResult, build_teacher, provide_references
 from zeroshot_distill.teachers.prompt_guard import (
     largest_prompts,
     max_prompt_tokens,
@@ -27,18 +27,19 @@ from zeroshot_distill.teachers.prompt_guard import (
 logger = logging.getLogger(__name__)
 
 
-def build_requests(
-    plan: pd.DataFrame, examples: pd.DataFrame, temperature: float | None
-) -> list[ChatRequest]:
-    """One teacher request per plan row (keyed by id, with the example for the parser)."""
-    by_id = {str(r["id"]): r for r in examples.to_dict("records")}
+def _examples_by_id(examples: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The example rows by id (the request key): what the parser and a simulated teacher read."""
+    return {str(r["id"]): r for r in examples.to_dict("records")}
+
+
+def build_requests(plan: pd.DataFrame, temperature: float | None) -> list[ChatRequest]:
+    """One teacher request per plan row, keyed by the row's id."""
     requests = []
     for row in plan.itertuples(index=False):
         requests.append(
             ChatRequest(
                 key=str(row.id),
                 messages=row.messages,
-                example=by_id.get(str(row.id)),
                 temperature=temperature,
                 max_tokens=None if is_missing(row.max_tokens) else int(row.max_tokens),
                 response_format=row.response_format or None,
@@ -63,8 +64,11 @@ def estimate_annotation_cost(
     cfg = AnnotationParams.from_params(params)
     prompt_tokens = [messages_tokens(m) for m in plan["messages"]]
     check_prompt_sizes(plan["id"].tolist(), prompt_tokens, max_prompt_tokens(teacher))
-    with build_teacher(teacher, task=task) as client:
-        estimate = client.estimate(build_requests(plan, examples, cfg.temperature))
+    requests = build_requests(plan, cfg.temperature)
+    with build_teacher(teacher) as client:
+        references = _references(requests, _examples_by_id(examples))
+        provide_references(client, references, labels=task.get("labels"))
+        estimate = client.estimate(requests)
         budget = client.config.max_cost_usd
         price = client.config.price()
     out = estimate.as_dict()
@@ -136,18 +140,18 @@ def annotate_examples(
     """
     spec = TaskSpec.from_params(task)
     cfg = AnnotationParams.from_params(params)
-    requests = build_requests(plan, examples, cfg.temperature)
+    requests = build_requests(plan, cfg.temperature)
+    by_id = _examples_by_id(examples)
     started = time.perf_counter()
-    with build_teacher(teacher, task=spec) as client:
+    with build_teacher(teacher) as client:
+        provide_references(client, _references(requests, by_id), labels=spec.labels)
         results = client.complete(requests, stage=stage, progress=cfg.progress)
         spend = dict(client.spend())
         backend, simulated = client.backend, client.simulated
     elapsed = time.perf_counter() - started
     rows = [
-        _annotation_row(spec, cfg, prompt, request, result, planned)
-        for request, result, planned in zip(
-            requests, results, plan.itertuples(index=False), strict=True
-        )
+        _annotation_row(spec, cfg, prompt, by_id.get(str(planned.id)), result, planned)
+        for result, planned in zip(results, plan.itertuples(index=False), strict=True)
     ]
     annotations = pd.DataFrame(rows, columns=ANNOTATION_COLUMNS)
     for column in ("teacher_label", "rationale", "raw_response", "error", "model"):
@@ -170,7 +174,7 @@ def _annotation_row(
     spec: TaskSpec,
     cfg: AnnotationParams,
     prompt: Mapping[str, Any],
-    request: ChatRequest,
+    example: Mapping[str, Any] | None,
     result: ChatResult,
     planned: Any,
 ) -> dict[str, Any]:
@@ -178,7 +182,7 @@ def _annotation_row(
     parsed = parse_answer(
         spec,
         result.text,
-        request.example,
+        example,
         status=result.status,
         finish_reason=result.extra.get("finish_reason"),
         expect_rationale=planned.prompt_kind != "label_only",
@@ -204,6 +208,14 @@ def _annotation_row(
         "error": result.error,
         "template_id": prompt.get("template_id"),
     }
+
+
+def _references(
+    requests: list[ChatRequest], by_id: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Mapping[str, Any]]:
+    """The example row of each request, by request key (what a simulated teacher answers
+    from; other teachers ignore it)."""
+    return {r.key: by_id[r.key] for r in requests if r.key in by_id}
 
 
 def _structured_output_counts(

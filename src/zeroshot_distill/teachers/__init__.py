@@ -54,27 +54,15 @@ __all__ = [
 ]
 
 
-def _labels(task: Any) -> list[str] | None:
-    if task is None:
-        return None
-    labels = task.get("labels") if isinstance(task, Mapping) else getattr(task, "labels", None)
-    return [str(label) for label in labels] if labels else None
-
-
 def build_teacher(
     config: Mapping[str, Any],
     *,
-    task: Any = None,
     budget: RunBudget | None = None,
 ) -> CachedTeacher:
     """Build the teacher described by the ``teacher`` parameters.
 
     Args:
         config: the whole ``teacher`` parameter block (see ``parameters_teacher.yml``).
-        task: the task spec (``TaskSpec`` or the ``task`` parameters), optional: the
-            simulated backend uses its labels to give wrong answers (it also reads
-            ``teacher.simulated.labels``). Transitional: :func:`provide_references`
-            passes the labels with the rows, and no other backend reads it.
         budget: the spend counter ``max_cost_usd`` applies to; defaults to the process-wide
             run budget shared by every teacher of this ``kedro run``.
 
@@ -105,7 +93,7 @@ def build_teacher(
     else:
         from zeroshot_distill.teachers.simulated import SimulatedBackend
 
-        backend = SimulatedBackend(cfg, labels=_labels(task))
+        backend = SimulatedBackend(cfg)
     logger.info(
         "teacher: %s:%s, cache %s (%s), budget %s",
         backend.name,
@@ -127,8 +115,8 @@ def provide_references(
 
     Only the ``simulated`` backend (a test double) answers from reference labels and
     rationales; for every other teacher this does nothing, so the code that has the rows
-    calls it unconditionally and real backends' requests carry no example. Returns whether
-    the teacher took them.
+    calls it unconditionally before ``complete()`` (requests carry only what is sent).
+    Returns whether the teacher took them.
     """
     from zeroshot_distill.teachers.simulated import SimulatedBackend
 

@@ -20,9 +20,9 @@ class ChatRequest:
     """One chat completion to make.
 
     ``key`` identifies the request in logs and results (e.g. the example id); it is not part
-    of the cache key. ``example`` is transitional: the source row, read only by the
-    simulated backend and never sent anywhere; new code hands those rows over with
-    :func:`zeroshot_distill.teachers.provide_references` instead, keyed by ``key``.
+    of the cache key. A request carries only what is sent; the simulated backend (a test
+    double) gets the rows it answers from through
+    :func:`zeroshot_distill.teachers.provide_references`, keyed by ``key``.
     ``None`` sampling fields fall back to the teacher's configured defaults.
 
     Sampling several answers to the same prompt: at ``temperature > 0`` identical requests
@@ -33,7 +33,6 @@ class ChatRequest:
 
     key: str
     messages: Sequence[Mapping[str, str]]
-    example: Mapping[str, Any] | None = None
     temperature: float | None = None
     max_tokens: int | None = None
     response_format: Mapping[str, Any] | None = None

@@ -19,7 +19,6 @@ Two roles, told apart by the request:
   <label>."``. Without a reference label it says it cannot determine the answer.
   The rows come from the code that has them, keyed by request key, through
   :func:`zeroshot_distill.teachers.provide_references`; real backends never see them.
-  (``ChatRequest.example`` still works for the callers not moved to that yet.)
 * **Optimizer** (no reference row; the prompt contains ``<PRT>…</PRT>`` templates, as the OPRO
   meta-prompt does): it returns one new template in ``<PRT>…</PRT>``, recombining and
   mutating the instruction sentences of the templates shown and keeping their
@@ -115,11 +114,13 @@ class SimulatedBackend:
     name = "simulated"
     simulated = True
 
-    def __init__(self, config: TeacherConfig, labels: Sequence[str] | None = None) -> None:
+    def __init__(self, config: TeacherConfig) -> None:
         self.config = config
         self.settings = config.simulated
         self.model = model_name(config.model)
-        self.labels = list(labels or self.settings.labels or [])
+        # The task's label set (wrong answers are drawn from it): teacher.simulated.labels,
+        # replaced by the labels provide_references passes with the rows.
+        self.labels = list(self.settings.labels or [])
         self.seed = config.seed if config.seed is not None else 0
         self._optimizer_calls = 0
         self._lock = threading.Lock()
@@ -143,8 +144,6 @@ class SimulatedBackend:
 
     def reference(self, request: ChatRequest) -> Mapping[str, Any] | None:
         """The row this request is answered from, or None (an optimizer request)."""
-        if request.example is not None:
-            return request.example
         return self._references.get(request.key)
 
     # ------------------------------------------------------------------------ backend API
