@@ -35,6 +35,8 @@ from typing import Any
 
 import yaml
 
+from zeroshot_distill.tasks import CHOICE_LETTERS as TASK_CHOICE_LETTERS
+
 DEFAULT_SEED = 20240611
 """Seed of the committed sample files."""
 
@@ -46,7 +48,8 @@ N_SENTIMENT = 900
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 SENTIMENT_LABELS = ("positive", "negative")
-CHOICE_LETTERS = "abcde"
+N_CHOICES = 5
+CHOICE_LETTERS = TASK_CHOICE_LETTERS[:N_CHOICES]  # "abcde": the tasks' own letters
 
 FILE_NAMES = {
     "nli": "nli_sample.jsonl",

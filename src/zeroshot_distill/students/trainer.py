@@ -24,7 +24,6 @@ Reading order: :func:`train_from_training_set` (the entry point) -> :func:`train
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 import time
 from collections.abc import Mapping
@@ -55,6 +54,7 @@ from zeroshot_distill.students.inference import accuracy, predict_labels
 from zeroshot_distill.students.loss import MultiTaskSeq2Seq
 from zeroshot_distill.students.model import StudentBundle, StudentConfig, load_student
 from zeroshot_distill.tasks.spec import TaskSpec
+from zeroshot_distill.tasks.values import is_missing
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ def train_student(
 
 
 def _text_or_none(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return None
     text = str(value).strip()
     return text or None
