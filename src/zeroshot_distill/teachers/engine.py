@@ -195,6 +195,24 @@ def _messages(request: ChatRequest) -> list[dict[str, str]]:
     return out
 
 
+def _duplicate(result: ChatResult, request_key: str, cost: float) -> ChatResult:
+    """The answer to a duplicate request of the same call: shared, free, marked as such."""
+    return ChatResult(
+        key=request_key,
+        text=result.text,
+        status=result.status,
+        model=result.model,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost_usd=0.0,
+        latency_s=0.0,
+        cached=True,
+        simulated=result.simulated,
+        error=result.error,
+        extra={**result.extra, "saved_usd": cost, "deduplicated": True},
+    )
+
+
 class CachedTeacher:
     """A :class:`~zeroshot_distill.teachers.base.Teacher`: backend + cache + ledger + budget."""
 
@@ -238,7 +256,7 @@ class CachedTeacher:
         started = time.perf_counter()
         prepared = self._prepare_all(requests)
         results: list[ChatResult | None] = [None] * len(prepared)
-        groups: dict[str, list[int]] = {}
+        groups: dict[str, list[int]] = {}  # cache key -> positions of the requests sharing it
         for i, item in enumerate(prepared):
             groups.setdefault(item.key, []).append(i)
         self._open_session()
@@ -246,14 +264,8 @@ class CachedTeacher:
         for key, stored in hits.items():
             self._serve_cached(stage, groups[key], prepared, results, stored)
         todo = [prepared[indices[0]] for key, indices in groups.items() if key not in hits]
-        bar = tqdm(
-            total=len(prepared),
-            initial=sum(len(groups[key]) for key in hits),
-            desc=f"{stage} [{self.backend}:{self.model}]",
-            unit="req",
-            disable=not progress,
-            mininterval=0.5,
-            dynamic_ncols=True,
+        bar = self._progress_bar(
+            stage, len(prepared), sum(len(groups[key]) for key in hits), enabled=progress
         )
         stage_cost = [0.0]
         fresh: list[ChatResult] = []
@@ -272,56 +284,83 @@ class CachedTeacher:
             self._serve_cached(stage, groups[key], prepared, results, stored)
             bar.update(len(groups[key]))
 
-        waiting: list[PreparedRequest] = []
         try:
-            while todo or waiting:
-                if waiting:
-                    waiting, freed = self._collect(waiting, serve)
-                    todo = freed + todo
-                if not todo:
-                    if waiting:
-                        time.sleep(WAIT_POLL_S)
-                    continue
-                n_admit = self._admissible(todo)
-                if n_admit == 0:
-                    if waiting:  # their answers may come for free: wait for them first
-                        time.sleep(WAIT_POLL_S)
-                        continue
-                    raise self._budget_error(stage, todo, results)
-                batch, todo = todo[:n_admit], todo[n_admit:]
-                mine, busy = self._claim(batch, serve)
-                if busy and not waiting:
-                    logger.info(
-                        "%s: %d request(s) are in flight in another process; waiting for "
-                        "their answers instead of paying twice",
-                        stage,
-                        len(busy),
-                    )
-                waiting.extend(busy)
-                self.backend_impl.run(mine, sink)
-                missing = [item for item in mine if results[groups[item.key][0]] is None]
-                if missing:  # a backend must answer everything it was given
-                    for item in missing:
-                        sink(item, self._error(item, "the backend returned no result"))
+            self._send_all(stage, todo, groups, results, sink, serve)
         finally:
             bar.close()
             self.cache.release(self.session_id)
         self._check_all_failed(fresh, results)
         final = [r for r in results if r is not None]
+        self._log_stage(stage, len(final), time.perf_counter() - started)
+        return final
+
+    def _send_all(
+        self,
+        stage: str,
+        todo: list[PreparedRequest],
+        groups: Mapping[str, list[int]],
+        results: list[ChatResult | None],
+        sink: Sink,
+        serve: Callable[[str, CachedResponse], None],
+    ) -> None:
+        """Send ``todo`` in budget-admissible batches, claiming each key first; wait for keys
+        another process is answering. Raises :class:`BudgetExceededError` when the next
+        request could cross the budget and nothing else is in flight."""
+        waiting: list[PreparedRequest] = []
+        while todo or waiting:
+            if waiting:
+                waiting, freed = self._collect(waiting, serve)
+                todo = freed + todo
+            if not todo:
+                if waiting:
+                    time.sleep(WAIT_POLL_S)
+                continue
+            n_admit = self._admissible(todo)
+            if n_admit == 0:
+                if waiting:  # their answers may come for free: wait for them first
+                    time.sleep(WAIT_POLL_S)
+                    continue
+                raise self._budget_error(stage, todo, results)
+            batch, todo = todo[:n_admit], todo[n_admit:]
+            mine, busy = self._claim(batch, serve)
+            if busy and not waiting:
+                logger.info(
+                    "%s: %d request(s) are in flight in another process; waiting for "
+                    "their answers instead of paying twice",
+                    stage,
+                    len(busy),
+                )
+            waiting.extend(busy)
+            self.backend_impl.run(mine, sink)
+            missing = [item for item in mine if results[groups[item.key][0]] is None]
+            for item in missing:  # a backend must answer everything it was given
+                sink(item, self._error(item, "the backend returned no result"))
+
+    def _progress_bar(self, stage: str, total: int, done: int, *, enabled: bool) -> tqdm:
+        return tqdm(
+            total=total,
+            initial=done,
+            desc=f"{stage} [{self.backend}:{self.model}]",
+            unit="req",
+            disable=not enabled,
+            mininterval=0.5,
+            dynamic_ncols=True,
+        )
+
+    def _log_stage(self, stage: str, n_results: int, seconds: float) -> None:
         totals = self.ledger.stage(stage)
         logger.info(
             "%s: %d requests to %s:%s in %.1fs, %d from cache, $%.4f spent, $%.4f saved, %s",
             stage,
-            len(final),
+            n_results,
             self.backend,
             self.model,
-            time.perf_counter() - started,
+            seconds,
             totals.cache_hits,
             totals.cost_usd,
             totals.saved_usd,
             dict(totals.statuses),
         )
-        return final
 
     def spend(self) -> Mapping[str, Any]:
         """Ledger totals: per stage and overall tokens, USD, cache hits, USD saved."""
@@ -622,44 +661,13 @@ class CachedTeacher:
         result.simulated = self.simulated
         result.extra.setdefault("cache_key", item.key)
         with self._lock:
-            rows = []
-            if result.status in CACHEABLE_STATUSES:
-                stored_extra = {k: v for k, v in result.extra.items() if k != "cache_key"}
-                rows.append(
-                    (
-                        item.key,
-                        self.backend,
-                        self.model,
-                        CachedResponse(
-                            key=item.key,
-                            text=result.text,
-                            status=result.status,
-                            prompt_tokens=result.prompt_tokens,
-                            completion_tokens=result.completion_tokens,
-                            cost_usd=cost,
-                            latency_s=result.latency_s,
-                            extra=stored_extra,
-                        ),
-                    )
-                )
-            spend = (
-                [
-                    SpendRow(
-                        run_id=self.budget.run_id,
-                        session_id=self.session_id,
-                        stage=stage,
-                        key=item.key,
-                        status=result.status,
-                        prompt_tokens=result.prompt_tokens,
-                        completion_tokens=result.completion_tokens,
-                        cost_usd=cost,
-                    )
-                ]
-                if cost > 0
-                else []
-            )
             # The answer, its spend and the end of this process's claim: one transaction.
-            self.cache.put_many(rows, spend=spend, release=[item.key], owner=self.session_id)
+            self.cache.put_many(
+                self._cache_rows(item, result, cost),
+                spend=self._spend_rows(stage, item, result, cost),
+                release=[item.key],
+                owner=self.session_id,
+            )
             self.budget.add(cost, stage)
             stage_cost[0] += cost
             self.ledger.record(
@@ -673,23 +681,46 @@ class CachedTeacher:
                 count=len(indices),
             )
             for n, (index, request_key) in enumerate(zip(indices, request_keys, strict=True)):
-                if n == 0:
-                    results[index] = result
-                else:  # a duplicate request in the same call shares the answer, for free
-                    results[index] = ChatResult(
-                        key=request_key,
-                        text=result.text,
-                        status=result.status,
-                        model=result.model,
-                        prompt_tokens=result.prompt_tokens,
-                        completion_tokens=result.completion_tokens,
-                        cost_usd=0.0,
-                        latency_s=0.0,
-                        cached=True,
-                        simulated=result.simulated,
-                        error=result.error,
-                        extra={**result.extra, "saved_usd": cost, "deduplicated": True},
-                    )
+                # a duplicate request in the same call shares the answer, for free
+                results[index] = result if n == 0 else _duplicate(result, request_key, cost)
+
+    def _cache_rows(
+        self, item: PreparedRequest, result: ChatResult, cost: float
+    ) -> list[tuple[str, str, str, CachedResponse]]:
+        """The cache row for a result worth keeping (:data:`CACHEABLE_STATUSES`), else none."""
+        if result.status not in CACHEABLE_STATUSES:
+            return []
+        stored_extra = {k: v for k, v in result.extra.items() if k != "cache_key"}
+        stored = CachedResponse(
+            key=item.key,
+            text=result.text,
+            status=result.status,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost_usd=cost,
+            latency_s=result.latency_s,
+            extra=stored_extra,
+        )
+        return [(item.key, self.backend, self.model, stored)]
+
+    def _spend_rows(
+        self, stage: str, item: PreparedRequest, result: ChatResult, cost: float
+    ) -> list[SpendRow]:
+        """The spend-log row of a paid answer (free answers log nothing)."""
+        if not cost > 0:
+            return []
+        return [
+            SpendRow(
+                run_id=self.budget.run_id,
+                session_id=self.session_id,
+                stage=stage,
+                key=item.key,
+                status=result.status,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cost_usd=cost,
+            )
+        ]
 
     def _worst_case_usd(self, item: PreparedRequest) -> float:
         cap = item.max_tokens or self.config.max_tokens or 0
