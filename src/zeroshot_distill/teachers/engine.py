@@ -31,7 +31,6 @@ import math
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -39,6 +38,8 @@ from typing import Any, Protocol, TypeVar
 from tqdm.auto import tqdm
 
 from zeroshot_distill.teachers.base import BudgetExceededError, ChatRequest, ChatResult
+from zeroshot_distill.teachers.breaker import CircuitBreaker
+from zeroshot_distill.teachers.breaker import TeacherFatalError as TeacherFatalError  # re-export
 from zeroshot_distill.teachers.cache import CachedResponse, ResponseCache, SpendRow, cache_key
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.ledger import (
@@ -56,25 +57,6 @@ CACHEABLE_STATUSES = frozenset({"ok", "truncated", "refused"})
 CACHE_KEY_VERSION = 1
 WAIT_POLL_S = 0.25  # how often a process waiting for another's answer looks at the cache
 T = TypeVar("T")
-
-# What to check when the first answers of a teacher are all errors of one kind.
-_BREAKER_HINTS = {
-    "connection": "is the server running, and is teacher.base_url right? e.g. `curl {url}/models`",
-    "timeout": (
-        "the server accepts connections but did not answer within teacher.timeout_s: is it "
-        "overloaded or still loading the model? Raise teacher.timeout_s or lower "
-        "teacher.concurrency"
-    ),
-    "http_429": (
-        "every request was rate limited: lower teacher.concurrency or set "
-        "teacher.requests_per_minute / tokens_per_minute to your account's limits"
-    ),
-    "malformed": (
-        "the answers are not chat completions: is teacher.base_url an OpenAI-compatible "
-        "endpoint (usually ending in /v1)?"
-    ),
-    "http_400": "the server rejects the requests: check teacher.model and teacher.extra_body",
-}
 
 
 def suggest_budget(needed_usd: float, current_usd: float) -> float:
@@ -111,10 +93,6 @@ class _Heartbeat:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-
-
-class TeacherFatalError(RuntimeError):
-    """The endpoint rejects every request (bad key, unknown model): stop, don't retry rows."""
 
 
 @dataclass(frozen=True)
@@ -238,10 +216,11 @@ class CachedTeacher:
         self.session_id = f"{budget.run_id}/{uuid.uuid4().hex[:12]}"
         self._session_open = False
         self._reuse = frozenset(config.cache.reuse_statuses)
-        self._first_errors: list[ChatResult] = []
-        self._unreachable_streak: list[ChatResult] = []
         self._heartbeat = _Heartbeat(cache, self.session_id, config.cache.lease_s)
-        self._armed = True  # the circuit breaker, until the first non-error answer
+        endpoint = str(getattr(backend, "endpoint", f"{self.backend}:{self.model}"))
+        self._breaker = CircuitBreaker(
+            config.fail_fast_after, f"{self.backend}:{self.model}", endpoint
+        )
 
     # ------------------------------------------------------------------------------ public
     def complete(
@@ -278,7 +257,7 @@ class CachedTeacher:
             bar.update(len(groups[item.key]))
             bar.set_postfix_str(f"${stage_cost[0]:.4f}", refresh=False)
             if getattr(self.backend_impl, "fail_fast", False):
-                self._watch(result)
+                self._breaker.watch(result)
 
         def serve(key: str, stored: CachedResponse) -> None:
             self._serve_cached(stage, groups[key], prepared, results, stored)
@@ -289,7 +268,7 @@ class CachedTeacher:
         finally:
             bar.close()
             self.cache.release(self.session_id)
-        self._check_all_failed(fresh, results)
+        self._breaker.check_all_failed(fresh, results)
         final = [r for r in results if r is not None]
         self._log_stage(stage, len(final), time.perf_counter() - started)
         return final
@@ -481,7 +460,7 @@ class CachedTeacher:
                 saved_usd=stored.cost_usd,
             )
         if stored.status != "error":
-            self._armed = False
+            self._breaker.disarm()
 
     def _claim(
         self, batch: Sequence[PreparedRequest], serve: Callable[[str, CachedResponse], None]
@@ -515,56 +494,6 @@ class CachedTeacher:
         rest = [item for item in waiting if item.key not in found]
         busy = self.cache.busy([item.key for item in rest], self.session_id)
         return [i for i in rest if i.key in busy], [i for i in rest if i.key not in busy]
-
-    def _watch(self, result: ChatResult) -> None:
-        """Circuit breaker: the first ``fail_fast_after`` answers all errors, or that many
-        connection failures in a row (the server went away mid-run) -> stop."""
-        limit = self.config.fail_fast_after
-        if limit == 0:
-            return
-        if result.status != "error":
-            self._armed = False
-            self._first_errors.clear()
-            self._unreachable_streak.clear()
-            return
-        if result.extra.get("error_kind") == "connection":
-            self._unreachable_streak.append(result)
-            if len(self._unreachable_streak) >= limit:
-                raise self._breaker_error(self._unreachable_streak, in_a_row=True)
-        else:
-            self._unreachable_streak.clear()
-        if self._armed:
-            self._first_errors.append(result)
-            if len(self._first_errors) >= limit:
-                raise self._breaker_error(self._first_errors)
-
-    def _check_all_failed(
-        self, fresh: Sequence[ChatResult], results: Sequence[ChatResult | None]
-    ) -> None:
-        """A call whose every answer failed, before any answer ever succeeded, stops."""
-        if not self._armed or self.config.fail_fast_after == 0 or not fresh:
-            return
-        if all(r is not None and r.status == "error" for r in results):
-            raise self._breaker_error(list(fresh))
-
-    def _breaker_error(
-        self, errors: Sequence[ChatResult], *, in_a_row: bool = False
-    ) -> TeacherFatalError:
-        kinds = Counter(str(r.extra.get("error_kind") or "other") for r in errors)
-        endpoint = str(getattr(self.backend_impl, "endpoint", f"{self.backend}:{self.model}"))
-        kind, _ = kinds.most_common(1)[0]
-        hint = _BREAKER_HINTS.get(kind, "").format(url=endpoint)
-        if not hint and kind.startswith("http_5"):
-            hint = "the server fails on every request: see its log"
-        described = ", ".join(f"{n}x {k}" for k, n in kinds.most_common())
-        n = len(errors)
-        which = f"{n} requests in a row" if in_a_row else f"the first {n} requests"
-        return TeacherFatalError(
-            f"teacher {self.backend}:{self.model} at {endpoint}: {which} all failed "
-            f"({described}), e.g. {errors[0].error}. {hint + '. ' if hint else ''}Stopped so "
-            "that a run of errors is not saved as a result; nothing was paid for them and "
-            "answers received so far are cached."
-        )
 
     def _prepare_all(self, requests: Sequence[ChatRequest]) -> list[PreparedRequest]:
         occurrences: dict[str, int] = {}
