@@ -32,7 +32,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from tqdm.auto import tqdm
@@ -40,21 +39,21 @@ from tqdm.auto import tqdm
 from zeroshot_distill.teachers.base import BudgetExceededError, ChatRequest, ChatResult
 from zeroshot_distill.teachers.breaker import CircuitBreaker
 from zeroshot_distill.teachers.breaker import TeacherFatalError as TeacherFatalError  # re-export
-from zeroshot_distill.teachers.cache import CachedResponse, ResponseCache, SpendRow, cache_key
+from zeroshot_distill.teachers.cache import CachedResponse, ResponseCache, SpendRow
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.ledger import (
-    CONSERVATIVE_CHARS_PER_TOKEN,
     CostEstimate,
     CostLedger,
     RunBudget,
     estimate_prompt_tokens,
     usd,
 )
+from zeroshot_distill.teachers.requests import PreparedRequest as PreparedRequest  # re-export
+from zeroshot_distill.teachers.requests import prepare_requests
 
 logger = logging.getLogger(__name__)
 
 CACHEABLE_STATUSES = frozenset({"ok", "truncated", "refused"})
-CACHE_KEY_VERSION = 1
 WAIT_POLL_S = 0.25  # how often a process waiting for another's answer looks at the cache
 T = TypeVar("T")
 
@@ -93,22 +92,6 @@ class _Heartbeat:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-
-
-@dataclass(frozen=True)
-class PreparedRequest:
-    """A request with its effective sampling parameters and cache key."""
-
-    request: ChatRequest
-    key: str
-    messages: list[dict[str, str]]
-    temperature: float
-    max_tokens: int | None
-    top_p: float | None
-    seed: int | None
-    response_format: dict[str, Any] | None
-    prompt_tokens_estimate: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 Sink = Callable[[PreparedRequest, ChatResult], None]
@@ -159,18 +142,6 @@ def run_sync(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]
-
-
-def _messages(request: ChatRequest) -> list[dict[str, str]]:
-    out = []
-    for i, message in enumerate(request.messages):
-        if "role" not in message or "content" not in message:
-            raise ValueError(
-                f"request {request.key!r}: message {i} needs 'role' and 'content', "
-                f"got keys {sorted(message)}"
-            )
-        out.append({"role": str(message["role"]), "content": str(message["content"])})
-    return out
 
 
 def _duplicate(result: ChatResult, request_key: str, cost: float) -> ChatResult:
@@ -496,57 +467,7 @@ class CachedTeacher:
         return [i for i in rest if i.key in busy], [i for i in rest if i.key not in busy]
 
     def _prepare_all(self, requests: Sequence[ChatRequest]) -> list[PreparedRequest]:
-        occurrences: dict[str, int] = {}
-        prepared = []
-        for request in requests:
-            item = self._prepare(request, 0)
-            if item.temperature > 0:
-                k = occurrences.get(item.key, 0)
-                occurrences[item.key] = k + 1
-                if k:
-                    item = self._prepare(request, k)
-            prepared.append(item)
-        return prepared
-
-    def _prepare(self, request: ChatRequest, occurrence: int) -> PreparedRequest:
-        cfg = self.config
-        messages = _messages(request)
-        temperature = cfg.temperature if request.temperature is None else request.temperature
-        max_tokens = cfg.max_tokens if request.max_tokens is None else request.max_tokens
-        seed = cfg.seed if request.seed is None else request.seed
-        response_format = (
-            dict(request.response_format)
-            if request.response_format and cfg.structured_output
-            else None
-        )
-        payload: dict[str, Any] = {
-            "v": CACHE_KEY_VERSION,
-            "backend": self.backend,
-            "model": self.model,
-            "messages": messages,
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-            "top_p": cfg.top_p,
-            "seed": seed,
-            "response_format": response_format,
-            "extra_body": cfg.extra_body,
-        }
-        material = self.backend_impl.cache_material(request)
-        if material:
-            payload["backend_material"] = dict(material)
-        if occurrence:
-            payload["occurrence"] = occurrence
-        return PreparedRequest(
-            request=request,
-            key=cache_key(payload),
-            messages=messages,
-            temperature=float(temperature),
-            max_tokens=max_tokens,
-            top_p=cfg.top_p,
-            seed=seed,
-            response_format=response_format,
-            prompt_tokens_estimate=estimate_prompt_tokens(messages, CONSERVATIVE_CHARS_PER_TOKEN),
-        )
+        return prepare_requests(requests, self.config, self.backend_impl)
 
     def _from_cache(self, item: PreparedRequest, stored: CachedResponse) -> ChatResult:
         return ChatResult(
