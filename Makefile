@@ -35,13 +35,13 @@ test-fast:  ## the test suite without the slow end-to-end tests
 	$(BIN)/python -m pytest -m "not slow"
 
 lint:  ## ruff, and the import contracts (the layers; see pyproject.toml [tool.importlinter])
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/lint-imports --no-cache
 
 format:
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks tools
+	$(BIN)/ruff format src tests benchmarks tools
 
 viz:  ## the pipeline graph at http://127.0.0.1:4141
 	$(BIN)/kedro viz run
@@ -53,7 +53,7 @@ mlflow-ui:  ## the MLflow UI at http://127.0.0.1:5000
 	$(BIN)/kedro mlflow ui
 
 sample-data:  ## regenerate the bundled sample data in data/01_raw
-	$(BIN)/python -m zeroshot_distill.sample_data --out data/01_raw
+	$(BIN)/python tools/sample_data/generate.py --out data/01_raw
 
 benchmarks:
 	$(BIN)/python benchmarks/annotation_throughput.py

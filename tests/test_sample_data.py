@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from zeroshot_distill import sample_data as sd
+# The generator lives outside the installed package (tools/sample_data/): load it by path.
+_GENERATOR = Path(__file__).resolve().parents[1] / "tools" / "sample_data" / "generate.py"
+_spec = importlib.util.spec_from_file_location("sample_data_generate", _GENERATOR)
+assert _spec is not None and _spec.loader is not None
+sd = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = sd  # dataclasses resolve their module while the file executes
+_spec.loader.exec_module(sd)
+
 
 FIELDS = {
     "nli": ("id", "premise", "hypothesis", "label", "explanation"),
@@ -73,12 +82,10 @@ def test_committed_files_equal_a_fresh_generation(
     key: str, generated: dict[str, Path], project_root: Path
 ) -> None:
     committed = project_root / "data" / "01_raw" / sd.FILE_NAMES[key]
-    assert committed.is_file(), (
-        f"{committed} is missing: run python -m zeroshot_distill.sample_data"
-    )
+    assert committed.is_file(), f"{committed} is missing: run python tools/sample_data/generate.py"
     assert committed.read_bytes() == generated[key].read_bytes(), (
         f"{committed} differs from the generator's output; regenerate it with "
-        "`python -m zeroshot_distill.sample_data --out data/01_raw`"
+        "`python tools/sample_data/generate.py --out data/01_raw`"
     )
 
 
@@ -200,4 +207,4 @@ def test_raw_readme_describes_every_file(project_root: Path) -> None:
     readme = (project_root / "data" / "01_raw" / "README.md").read_text(encoding="utf-8")
     for name in sd.FILE_NAMES.values():
         assert name in readme
-    assert "python -m zeroshot_distill.sample_data" in readme
+    assert "python tools/sample_data/generate.py" in readme

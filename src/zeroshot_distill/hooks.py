@@ -17,7 +17,7 @@ import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.io.core import AbstractVersionedDataset
 
-from zeroshot_distill.reporting.report import fmt_pct
+from zeroshot_distill.reporting.markdown import fmt_pct
 from zeroshot_distill.reporting.run_summary import (
     active_distill_summary_lines,
     evaluation_summary_lines,

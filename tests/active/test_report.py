@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from zeroshot_distill.active.report import (
+from zeroshot_distill.reporting.active import (
     accuracy_curve,
     equal_spend_metrics,
     equal_spend_table,

@@ -287,7 +287,7 @@ def test_search_feeds_the_optimizer_top_k_ascending() -> None:
     ],
 )
 def test_winner_is_the_objectives_argmax(objective: Objective, winner: str) -> None:
-    from zeroshot_distill.optimization import best_row
+    from zeroshot_distill.reporting.opro import best_row
 
     result, _, _ = _search(objective)
     history = result.history()
@@ -490,7 +490,7 @@ def test_json_style_templates_are_scored_with_the_schema() -> None:
 
 
 def test_parse_shares_per_step_reach_the_mlflow_metrics() -> None:
-    from zeroshot_distill.optimization.report import search_metrics
+    from zeroshot_distill.reporting.opro import search_metrics
 
     result, _, _ = _search(n_steps=1)
     metrics = search_metrics(result.history(), Objective(), alarm_share=0.1)

@@ -10,7 +10,7 @@ Reusable without Kedro:
 - :mod:`~zeroshot_distill.active.loop`: the round loop over an :class:`ActiveBackend`;
 - :mod:`~zeroshot_distill.active.teacher_side` / ``student_side`` / ``backend``: the
   project's teacher, annotation, trainer and evaluation behind that backend;
-- :mod:`~zeroshot_distill.active.report`: comparison at equal spend, curve, report.
+- :mod:`~zeroshot_distill.reporting.active`: comparison at equal spend, curve, report.
 """
 
 from zeroshot_distill.active.budget import Budget, Ledger, affordable, spend_within_budget
@@ -23,13 +23,6 @@ from zeroshot_distill.active.loop import (
     fingerprint,
 )
 from zeroshot_distill.active.probe import Seq2SeqProbe, StudentProbe
-from zeroshot_distill.active.report import (
-    accuracy_curve,
-    equal_spend_metrics,
-    equal_spend_table,
-    render_report,
-    round_metrics,
-)
 from zeroshot_distill.active.store import RoundRecord, RoundStore
 from zeroshot_distill.active.uncertainty import (
     ScoringContext,
@@ -38,6 +31,13 @@ from zeroshot_distill.active.uncertainty import (
     rank_scores,
     register_scorer,
     score_pool,
+)
+from zeroshot_distill.reporting.active import (
+    accuracy_curve,
+    equal_spend_metrics,
+    equal_spend_table,
+    render_report,
+    round_metrics,
 )
 
 __all__ = [

@@ -18,7 +18,6 @@ cache then makes its annotations free).
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from zeroshot_distill.reporting.plain import plain
 
 SEED_ARM = "seed"
 _STATE = "state.json"
@@ -49,9 +50,9 @@ class RoundRecord:
         return {
             "arm": self.arm,
             "round": self.round,
-            "metrics": _json_safe(self.metrics),
-            "ledger": _json_safe(self.ledger),
-            "info": _json_safe(self.info),
+            "metrics": plain(self.metrics, stringify=True),
+            "ledger": plain(self.ledger, stringify=True),
+            "info": plain(self.info, stringify=True),
             "n_selected": len(self.selections),
             "n_annotations": len(self.annotations),
             "finished_at": time.time(),
@@ -142,7 +143,7 @@ class RoundStore:
             path.unlink(missing_ok=True)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(_json_safe(dict(status)), indent=2), encoding="utf-8")
+        path.write_text(json.dumps(plain(dict(status), stringify=True), indent=2), encoding="utf-8")
 
     def clear(self) -> None:
         """Forget every round of this configuration (``resume: false``)."""
@@ -159,22 +160,5 @@ def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def _scalar(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
-        return json.dumps(_json_safe(value), ensure_ascii=False)
+        return json.dumps(plain(value, stringify=True), ensure_ascii=False)
     return value
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (TypeError, ValueError):
-            return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)

@@ -19,10 +19,10 @@ import pandas as pd
 from zeroshot_distill.active.budget import request_cost_bound
 from zeroshot_distill.active.config import ActiveDistillError, RevisionConfig
 from zeroshot_distill.annotation import annotate_examples, plan_annotation
-from zeroshot_distill.reporting import is_missing
 from zeroshot_distill.tasks.parsing import DEFAULT_MIN_RATIONALE_WORDS, parse_answer
 from zeroshot_distill.tasks.prompts import field_title, placeholders, render_label
 from zeroshot_distill.tasks.spec import TaskSpec
+from zeroshot_distill.tasks.values import is_blank
 from zeroshot_distill.teachers import ChatRequest, TeacherConfig, build_teacher, provide_references
 
 REVISION_STAGE = "active_revision"
@@ -103,7 +103,7 @@ class TeacherSide:
     def _revision_messages(self, row: Mapping[str, Any]) -> list[dict[str, str]]:
         values = self.spec.render_fields(row)
         label = row.get("student_label")
-        shown_label = "(no answer)" if is_missing(label) else render_label(self.spec, label, row)
+        shown_label = "(no answer)" if is_blank(label) else render_label(self.spec, label, row)
         rationale = row.get("student_rationale")
         content = self.revision.template.format_map(
             {
@@ -113,7 +113,7 @@ class TeacherSide:
                     f"{field_title(f)}: {values[f]}" for f in self.spec.input_fields
                 ),
                 "student_label": shown_label,
-                "student_rationale": "" if is_missing(rationale) else str(rationale).strip(),
+                "student_rationale": "" if is_blank(rationale) else str(rationale).strip(),
             }
         )
         system = self.prompt.get("system_prompt")

@@ -1,4 +1,7 @@
-"""Prompt optimization: the OPRO search and the objectives it maximizes."""
+"""Prompt optimization: the OPRO search and the objectives it maximizes.
+
+Its history table, progression figure and MLflow metrics: :mod:`zeroshot_distill.reporting.opro`.
+"""
 
 from zeroshot_distill.optimization.config import PromptOptimizationParams
 from zeroshot_distill.optimization.objectives import Objective, ObjectiveError
@@ -15,12 +18,6 @@ from zeroshot_distill.optimization.opro import (
     normalize_template,
     run_search,
 )
-from zeroshot_distill.optimization.report import (
-    best_row,
-    progression,
-    progression_figure,
-    search_metrics,
-)
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -33,12 +30,8 @@ __all__ = [
     "SearchResult",
     "SearchSettings",
     "TaskIO",
-    "best_row",
     "build_meta_prompt",
     "extract_template",
     "normalize_template",
-    "progression",
-    "progression_figure",
     "run_search",
-    "search_metrics",
 ]

@@ -15,6 +15,14 @@ from zeroshot_distill.reporting.cost import (
     total_spend,
     usd_per_million_calls,
 )
+from zeroshot_distill.reporting.markdown import (
+    fmt_num,
+    fmt_pct,
+    fmt_score,
+    fmt_usd,
+    markdown_table,
+    markdown_to_html,
+)
 from zeroshot_distill.reporting.metrics import (
     INVALID,
     Agreement,
@@ -23,8 +31,8 @@ from zeroshot_distill.reporting.metrics import (
     classification_metrics,
     count_invalid,
     invalid_rate,
-    is_missing,
 )
+from zeroshot_distill.reporting.plain import plain, plain_records
 from zeroshot_distill.reporting.plots import (
     figure_png,
     plot_accuracy_comparison,
@@ -33,16 +41,8 @@ from zeroshot_distill.reporting.plots import (
     plot_training_curve,
     png_data_uri,
 )
-from zeroshot_distill.reporting.report import (
-    SIMULATED_BANNER,
-    ReportPlot,
-    fmt_num,
-    fmt_pct,
-    fmt_score,
-    fmt_usd,
-    markdown_to_html,
-    render_markdown_report,
-)
+from zeroshot_distill.reporting.report import SIMULATED_BANNER, render_markdown_report
+from zeroshot_distill.reporting.sections import ReportPlot
 from zeroshot_distill.reporting.speed import SpeedStats, speed_stats, timed_batches
 from zeroshot_distill.reporting.summary import (
     annotation_summary,
@@ -73,10 +73,12 @@ __all__ = [
     "headline_metrics",
     "hours_per_million",
     "invalid_rate",
-    "is_missing",
+    "markdown_table",
     "markdown_to_html",
     "mean_tokens_per_call",
     "opro_spend",
+    "plain",
+    "plain_records",
     "plot_accuracy_comparison",
     "plot_confusion_matrix",
     "plot_metric_vs",

@@ -15,26 +15,19 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
-from zeroshot_distill.tasks.values import is_missing as _no_value
+from zeroshot_distill.tasks.values import is_blank
 
 #: Column name of the confusion matrix for outputs that named no label.
 INVALID = "(invalid)"
 
 
-def is_missing(value: Any) -> bool:
-    """No value (see :func:`zeroshot_distill.tasks.values.is_missing`) or a blank string."""
-    if isinstance(value, str):
-        return not value.strip()
-    return _no_value(value)
-
-
 def _labels(values: Sequence[Any]) -> list[str | None]:
-    return [None if is_missing(v) else str(v) for v in values]
+    return [None if is_blank(v) else str(v) for v in values]
 
 
 def count_invalid(predicted: Sequence[Any]) -> int:
     """How many predictions are invalid (``None``, NaN or blank)."""
-    return sum(1 for v in predicted if is_missing(v))
+    return sum(1 for v in predicted if is_blank(v))
 
 
 def invalid_rate(predicted: Sequence[Any]) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from zeroshot_distill.reporting.report import fmt_pct, fmt_usd
+from zeroshot_distill.reporting.markdown import fmt_pct, fmt_usd
 
 # Pipelines whose run trains one student from params:subsampling (rate and fraction apply).
 _SINGLE_STUDENT = {"distill", "__default__", "subsampling", "training"}

@@ -29,12 +29,13 @@ from zeroshot_distill.reporting.cost import (
     total_spend,
     usd_per_million_calls,
 )
-from zeroshot_distill.reporting.metrics import agreement, classification_metrics, is_missing
+from zeroshot_distill.reporting.metrics import agreement, classification_metrics
 from zeroshot_distill.tasks.parse_quality import (
     DEFAULT_ALARM_SHARE,
     advice,
     annotations_parse_quality,
 )
+from zeroshot_distill.tasks.values import is_blank
 
 
 def prediction_metrics(
@@ -60,7 +61,7 @@ def prediction_metrics(
     if "teacher_compared" in predictions.columns:
         rows = predictions[predictions["teacher_compared"].fillna(False).astype(bool)]
     else:
-        rows = predictions[[not is_missing(v) for v in predictions["teacher_label"]]]
+        rows = predictions[[not is_blank(v) for v in predictions["teacher_label"]]]
     if rows.empty:
         return out
     gold = rows["gold_label"].tolist()
@@ -89,7 +90,7 @@ def annotation_summary(
         else {}
     )
     with_rationale = (
-        sum(0 if is_missing(v) else 1 for v in annotations["rationale"])
+        sum(0 if is_blank(v) else 1 for v in annotations["rationale"])
         if "rationale" in annotations.columns
         else 0
     )
@@ -107,9 +108,9 @@ def annotation_summary(
     ):
         gold = examples[["id", "gold_label"]].drop_duplicates("id")
         joined = annotations[["id", "teacher_label"]].merge(gold, on="id", how="inner")
-        joined = joined[[not is_missing(g) for g in joined["gold_label"]]]
+        joined = joined[[not is_blank(g) for g in joined["gold_label"]]]
         if len(joined):
-            teacher = [None if is_missing(t) else str(t) for t in joined["teacher_label"]]
+            teacher = [None if is_blank(t) else str(t) for t in joined["teacher_label"]]
             correct = sum(
                 1 for t, g in zip(teacher, joined["gold_label"], strict=True) if t == str(g)
             )

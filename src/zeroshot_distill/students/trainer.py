@@ -24,7 +24,6 @@ Reading order: :func:`train_from_training_set` (the entry point) -> :func:`train
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 import time
 from collections.abc import Mapping
@@ -55,6 +54,7 @@ from zeroshot_distill.students.inference import accuracy, predict_labels
 from zeroshot_distill.students.loss import MultiTaskSeq2Seq
 from zeroshot_distill.students.model import StudentBundle, StudentConfig, load_student
 from zeroshot_distill.tasks.spec import TaskSpec
+from zeroshot_distill.tasks.values import is_missing
 
 logger = logging.getLogger(__name__)
 
@@ -198,26 +198,7 @@ def train_student(
         raise TrainingConfigError("no training rows")
     if not valid_records:
         raise TrainingConfigError("no validation rows: model selection needs the valid split")
-    examples, truncated = encode_examples(
-        student.tokenizer,
-        [str(r["id"]) for r in train_records],
-        [str(r["input"]) for r in train_records],
-        [str(r["label_target"]) for r in train_records],
-        [_text_or_none(r.get("rationale_target")) for r in train_records],
-        prefixes=config.prefixes,
-        max_input_length=config.max_input_length,
-        max_label_length=config.max_label_length,
-        max_rationale_length=config.max_rationale_length,
-    )
-    if truncated:
-        logger.warning(
-            "%d of %d training inputs are longer than max_input_length=%d tokens and were "
-            "truncated",
-            truncated,
-            len(examples),
-            config.max_input_length,
-        )
-    dataset = MultiTaskDataset(examples)
+    dataset, truncated = _encode_training_rows(student, train_records, config)
     set_seed(seed)
     previous_threads = torch.get_num_threads()
     if config.num_threads:
@@ -261,8 +242,35 @@ def train_student(
     return TrainingResult(student=student, history=trainer.history(), summary=summary)
 
 
+def _encode_training_rows(
+    student: StudentBundle, train_records: list[dict[str, Any]], config: TrainingConfig
+) -> tuple[MultiTaskDataset, int]:
+    """The training rows tokenized with both prefixes, and how many inputs were truncated
+    (logged: a long input loses its end silently otherwise)."""
+    examples, truncated = encode_examples(
+        student.tokenizer,
+        [str(r["id"]) for r in train_records],
+        [str(r["input"]) for r in train_records],
+        [str(r["label_target"]) for r in train_records],
+        [_text_or_none(r.get("rationale_target")) for r in train_records],
+        prefixes=config.prefixes,
+        max_input_length=config.max_input_length,
+        max_label_length=config.max_label_length,
+        max_rationale_length=config.max_rationale_length,
+    )
+    if truncated:
+        logger.warning(
+            "%d of %d training inputs are longer than max_input_length=%d tokens and were "
+            "truncated",
+            truncated,
+            len(examples),
+            config.max_input_length,
+        )
+    return MultiTaskDataset(examples), truncated
+
+
 def _text_or_none(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return None
     text = str(value).strip()
     return text or None

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from zeroshot_distill.tasks.values import is_missing
+
 CHOICE_LETTERS = string.ascii_lowercase
 _NUMBER = re.compile(r"[-+]?\$?\d[\d,]*(?:\.\d+)?|[-+]?\.\d+")
 _WORD_CHARS = re.compile(r"[^\w\s-]")
@@ -139,7 +141,7 @@ class TaskSpec(BaseModel):
     # ---------------------------------------------------------------------------------- reading
     def is_valid_label(self, value: Any) -> bool:
         """Whether a stored gold/teacher label is well-formed for this task."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if is_missing(value):
             return False
         if self.kind == "numeric":
             return canonical_number(str(value)) is not None

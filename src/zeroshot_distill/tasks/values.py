@@ -1,4 +1,4 @@
-"""Cell values of example tables: one definition of "no value"."""
+"""Cell values of example tables: one definition of "no value", one of "says nothing"."""
 
 from __future__ import annotations
 
@@ -16,3 +16,11 @@ def is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     return isinstance(value, float) and math.isnan(value)
+
+
+def is_blank(value: Any) -> bool:
+    """No value (:func:`is_missing`) or a string of only whitespace: a label, answer or
+    rationale that says nothing (an invalid prediction, an empty stop reason)."""
+    if isinstance(value, str):
+        return not value.strip()
+    return is_missing(value)

@@ -31,50 +31,31 @@ import math
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from tqdm.auto import tqdm
 
 from zeroshot_distill.teachers.base import BudgetExceededError, ChatRequest, ChatResult
-from zeroshot_distill.teachers.cache import CachedResponse, ResponseCache, SpendRow, cache_key
+from zeroshot_distill.teachers.breaker import CircuitBreaker
+from zeroshot_distill.teachers.breaker import TeacherFatalError as TeacherFatalError  # re-export
+from zeroshot_distill.teachers.cache import CachedResponse, ResponseCache, SpendRow
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.ledger import (
-    CONSERVATIVE_CHARS_PER_TOKEN,
     CostEstimate,
     CostLedger,
     RunBudget,
     estimate_prompt_tokens,
     usd,
 )
+from zeroshot_distill.teachers.requests import PreparedRequest as PreparedRequest  # re-export
+from zeroshot_distill.teachers.requests import prepare_requests
 
 logger = logging.getLogger(__name__)
 
 CACHEABLE_STATUSES = frozenset({"ok", "truncated", "refused"})
-CACHE_KEY_VERSION = 1
 WAIT_POLL_S = 0.25  # how often a process waiting for another's answer looks at the cache
 T = TypeVar("T")
-
-# What to check when the first answers of a teacher are all errors of one kind.
-_BREAKER_HINTS = {
-    "connection": "is the server running, and is teacher.base_url right? e.g. `curl {url}/models`",
-    "timeout": (
-        "the server accepts connections but did not answer within teacher.timeout_s: is it "
-        "overloaded or still loading the model? Raise teacher.timeout_s or lower "
-        "teacher.concurrency"
-    ),
-    "http_429": (
-        "every request was rate limited: lower teacher.concurrency or set "
-        "teacher.requests_per_minute / tokens_per_minute to your account's limits"
-    ),
-    "malformed": (
-        "the answers are not chat completions: is teacher.base_url an OpenAI-compatible "
-        "endpoint (usually ending in /v1)?"
-    ),
-    "http_400": "the server rejects the requests: check teacher.model and teacher.extra_body",
-}
 
 
 def suggest_budget(needed_usd: float, current_usd: float) -> float:
@@ -111,26 +92,6 @@ class _Heartbeat:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-
-
-class TeacherFatalError(RuntimeError):
-    """The endpoint rejects every request (bad key, unknown model): stop, don't retry rows."""
-
-
-@dataclass(frozen=True)
-class PreparedRequest:
-    """A request with its effective sampling parameters and cache key."""
-
-    request: ChatRequest
-    key: str
-    messages: list[dict[str, str]]
-    temperature: float
-    max_tokens: int | None
-    top_p: float | None
-    seed: int | None
-    response_format: dict[str, Any] | None
-    prompt_tokens_estimate: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 Sink = Callable[[PreparedRequest, ChatResult], None]
@@ -183,16 +144,22 @@ def run_sync(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return box["value"]
 
 
-def _messages(request: ChatRequest) -> list[dict[str, str]]:
-    out = []
-    for i, message in enumerate(request.messages):
-        if "role" not in message or "content" not in message:
-            raise ValueError(
-                f"request {request.key!r}: message {i} needs 'role' and 'content', "
-                f"got keys {sorted(message)}"
-            )
-        out.append({"role": str(message["role"]), "content": str(message["content"])})
-    return out
+def _duplicate(result: ChatResult, request_key: str, cost: float) -> ChatResult:
+    """The answer to a duplicate request of the same call: shared, free, marked as such."""
+    return ChatResult(
+        key=request_key,
+        text=result.text,
+        status=result.status,
+        model=result.model,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost_usd=0.0,
+        latency_s=0.0,
+        cached=True,
+        simulated=result.simulated,
+        error=result.error,
+        extra={**result.extra, "saved_usd": cost, "deduplicated": True},
+    )
 
 
 class CachedTeacher:
@@ -220,10 +187,11 @@ class CachedTeacher:
         self.session_id = f"{budget.run_id}/{uuid.uuid4().hex[:12]}"
         self._session_open = False
         self._reuse = frozenset(config.cache.reuse_statuses)
-        self._first_errors: list[ChatResult] = []
-        self._unreachable_streak: list[ChatResult] = []
         self._heartbeat = _Heartbeat(cache, self.session_id, config.cache.lease_s)
-        self._armed = True  # the circuit breaker, until the first non-error answer
+        endpoint = str(getattr(backend, "endpoint", f"{self.backend}:{self.model}"))
+        self._breaker = CircuitBreaker(
+            config.fail_fast_after, f"{self.backend}:{self.model}", endpoint
+        )
 
     # ------------------------------------------------------------------------------ public
     def complete(
@@ -238,7 +206,7 @@ class CachedTeacher:
         started = time.perf_counter()
         prepared = self._prepare_all(requests)
         results: list[ChatResult | None] = [None] * len(prepared)
-        groups: dict[str, list[int]] = {}
+        groups: dict[str, list[int]] = {}  # cache key -> positions of the requests sharing it
         for i, item in enumerate(prepared):
             groups.setdefault(item.key, []).append(i)
         self._open_session()
@@ -246,14 +214,8 @@ class CachedTeacher:
         for key, stored in hits.items():
             self._serve_cached(stage, groups[key], prepared, results, stored)
         todo = [prepared[indices[0]] for key, indices in groups.items() if key not in hits]
-        bar = tqdm(
-            total=len(prepared),
-            initial=sum(len(groups[key]) for key in hits),
-            desc=f"{stage} [{self.backend}:{self.model}]",
-            unit="req",
-            disable=not progress,
-            mininterval=0.5,
-            dynamic_ncols=True,
+        bar = self._progress_bar(
+            stage, len(prepared), sum(len(groups[key]) for key in hits), enabled=progress
         )
         stage_cost = [0.0]
         fresh: list[ChatResult] = []
@@ -266,62 +228,89 @@ class CachedTeacher:
             bar.update(len(groups[item.key]))
             bar.set_postfix_str(f"${stage_cost[0]:.4f}", refresh=False)
             if getattr(self.backend_impl, "fail_fast", False):
-                self._watch(result)
+                self._breaker.watch(result)
 
         def serve(key: str, stored: CachedResponse) -> None:
             self._serve_cached(stage, groups[key], prepared, results, stored)
             bar.update(len(groups[key]))
 
-        waiting: list[PreparedRequest] = []
         try:
-            while todo or waiting:
-                if waiting:
-                    waiting, freed = self._collect(waiting, serve)
-                    todo = freed + todo
-                if not todo:
-                    if waiting:
-                        time.sleep(WAIT_POLL_S)
-                    continue
-                n_admit = self._admissible(todo)
-                if n_admit == 0:
-                    if waiting:  # their answers may come for free: wait for them first
-                        time.sleep(WAIT_POLL_S)
-                        continue
-                    raise self._budget_error(stage, todo, results)
-                batch, todo = todo[:n_admit], todo[n_admit:]
-                mine, busy = self._claim(batch, serve)
-                if busy and not waiting:
-                    logger.info(
-                        "%s: %d request(s) are in flight in another process; waiting for "
-                        "their answers instead of paying twice",
-                        stage,
-                        len(busy),
-                    )
-                waiting.extend(busy)
-                self.backend_impl.run(mine, sink)
-                missing = [item for item in mine if results[groups[item.key][0]] is None]
-                if missing:  # a backend must answer everything it was given
-                    for item in missing:
-                        sink(item, self._error(item, "the backend returned no result"))
+            self._send_all(stage, todo, groups, results, sink, serve)
         finally:
             bar.close()
             self.cache.release(self.session_id)
-        self._check_all_failed(fresh, results)
+        self._breaker.check_all_failed(fresh, results)
         final = [r for r in results if r is not None]
+        self._log_stage(stage, len(final), time.perf_counter() - started)
+        return final
+
+    def _send_all(
+        self,
+        stage: str,
+        todo: list[PreparedRequest],
+        groups: Mapping[str, list[int]],
+        results: list[ChatResult | None],
+        sink: Sink,
+        serve: Callable[[str, CachedResponse], None],
+    ) -> None:
+        """Send ``todo`` in budget-admissible batches, claiming each key first; wait for keys
+        another process is answering. Raises :class:`BudgetExceededError` when the next
+        request could cross the budget and nothing else is in flight."""
+        waiting: list[PreparedRequest] = []
+        while todo or waiting:
+            if waiting:
+                waiting, freed = self._collect(waiting, serve)
+                todo = freed + todo
+            if not todo:
+                if waiting:
+                    time.sleep(WAIT_POLL_S)
+                continue
+            n_admit = self._admissible(todo)
+            if n_admit == 0:
+                if waiting:  # their answers may come for free: wait for them first
+                    time.sleep(WAIT_POLL_S)
+                    continue
+                raise self._budget_error(stage, todo, results)
+            batch, todo = todo[:n_admit], todo[n_admit:]
+            mine, busy = self._claim(batch, serve)
+            if busy and not waiting:
+                logger.info(
+                    "%s: %d request(s) are in flight in another process; waiting for "
+                    "their answers instead of paying twice",
+                    stage,
+                    len(busy),
+                )
+            waiting.extend(busy)
+            self.backend_impl.run(mine, sink)
+            missing = [item for item in mine if results[groups[item.key][0]] is None]
+            for item in missing:  # a backend must answer everything it was given
+                sink(item, self._error(item, "the backend returned no result"))
+
+    def _progress_bar(self, stage: str, total: int, done: int, *, enabled: bool) -> tqdm:
+        return tqdm(
+            total=total,
+            initial=done,
+            desc=f"{stage} [{self.backend}:{self.model}]",
+            unit="req",
+            disable=not enabled,
+            mininterval=0.5,
+            dynamic_ncols=True,
+        )
+
+    def _log_stage(self, stage: str, n_results: int, seconds: float) -> None:
         totals = self.ledger.stage(stage)
         logger.info(
             "%s: %d requests to %s:%s in %.1fs, %d from cache, $%.4f spent, $%.4f saved, %s",
             stage,
-            len(final),
+            n_results,
             self.backend,
             self.model,
-            time.perf_counter() - started,
+            seconds,
             totals.cache_hits,
             totals.cost_usd,
             totals.saved_usd,
             dict(totals.statuses),
         )
-        return final
 
     def spend(self) -> Mapping[str, Any]:
         """Ledger totals: per stage and overall tokens, USD, cache hits, USD saved."""
@@ -442,7 +431,7 @@ class CachedTeacher:
                 saved_usd=stored.cost_usd,
             )
         if stored.status != "error":
-            self._armed = False
+            self._breaker.disarm()
 
     def _claim(
         self, batch: Sequence[PreparedRequest], serve: Callable[[str, CachedResponse], None]
@@ -477,108 +466,8 @@ class CachedTeacher:
         busy = self.cache.busy([item.key for item in rest], self.session_id)
         return [i for i in rest if i.key in busy], [i for i in rest if i.key not in busy]
 
-    def _watch(self, result: ChatResult) -> None:
-        """Circuit breaker: the first ``fail_fast_after`` answers all errors, or that many
-        connection failures in a row (the server went away mid-run) -> stop."""
-        limit = self.config.fail_fast_after
-        if limit == 0:
-            return
-        if result.status != "error":
-            self._armed = False
-            self._first_errors.clear()
-            self._unreachable_streak.clear()
-            return
-        if result.extra.get("error_kind") == "connection":
-            self._unreachable_streak.append(result)
-            if len(self._unreachable_streak) >= limit:
-                raise self._breaker_error(self._unreachable_streak, in_a_row=True)
-        else:
-            self._unreachable_streak.clear()
-        if self._armed:
-            self._first_errors.append(result)
-            if len(self._first_errors) >= limit:
-                raise self._breaker_error(self._first_errors)
-
-    def _check_all_failed(
-        self, fresh: Sequence[ChatResult], results: Sequence[ChatResult | None]
-    ) -> None:
-        """A call whose every answer failed, before any answer ever succeeded, stops."""
-        if not self._armed or self.config.fail_fast_after == 0 or not fresh:
-            return
-        if all(r is not None and r.status == "error" for r in results):
-            raise self._breaker_error(list(fresh))
-
-    def _breaker_error(
-        self, errors: Sequence[ChatResult], *, in_a_row: bool = False
-    ) -> TeacherFatalError:
-        kinds = Counter(str(r.extra.get("error_kind") or "other") for r in errors)
-        endpoint = str(getattr(self.backend_impl, "endpoint", f"{self.backend}:{self.model}"))
-        kind, _ = kinds.most_common(1)[0]
-        hint = _BREAKER_HINTS.get(kind, "").format(url=endpoint)
-        if not hint and kind.startswith("http_5"):
-            hint = "the server fails on every request: see its log"
-        described = ", ".join(f"{n}x {k}" for k, n in kinds.most_common())
-        n = len(errors)
-        which = f"{n} requests in a row" if in_a_row else f"the first {n} requests"
-        return TeacherFatalError(
-            f"teacher {self.backend}:{self.model} at {endpoint}: {which} all failed "
-            f"({described}), e.g. {errors[0].error}. {hint + '. ' if hint else ''}Stopped so "
-            "that a run of errors is not saved as a result; nothing was paid for them and "
-            "answers received so far are cached."
-        )
-
     def _prepare_all(self, requests: Sequence[ChatRequest]) -> list[PreparedRequest]:
-        occurrences: dict[str, int] = {}
-        prepared = []
-        for request in requests:
-            item = self._prepare(request, 0)
-            if item.temperature > 0:
-                k = occurrences.get(item.key, 0)
-                occurrences[item.key] = k + 1
-                if k:
-                    item = self._prepare(request, k)
-            prepared.append(item)
-        return prepared
-
-    def _prepare(self, request: ChatRequest, occurrence: int) -> PreparedRequest:
-        cfg = self.config
-        messages = _messages(request)
-        temperature = cfg.temperature if request.temperature is None else request.temperature
-        max_tokens = cfg.max_tokens if request.max_tokens is None else request.max_tokens
-        seed = cfg.seed if request.seed is None else request.seed
-        response_format = (
-            dict(request.response_format)
-            if request.response_format and cfg.structured_output
-            else None
-        )
-        payload: dict[str, Any] = {
-            "v": CACHE_KEY_VERSION,
-            "backend": self.backend,
-            "model": self.model,
-            "messages": messages,
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-            "top_p": cfg.top_p,
-            "seed": seed,
-            "response_format": response_format,
-            "extra_body": cfg.extra_body,
-        }
-        material = self.backend_impl.cache_material(request)
-        if material:
-            payload["backend_material"] = dict(material)
-        if occurrence:
-            payload["occurrence"] = occurrence
-        return PreparedRequest(
-            request=request,
-            key=cache_key(payload),
-            messages=messages,
-            temperature=float(temperature),
-            max_tokens=max_tokens,
-            top_p=cfg.top_p,
-            seed=seed,
-            response_format=response_format,
-            prompt_tokens_estimate=estimate_prompt_tokens(messages, CONSERVATIVE_CHARS_PER_TOKEN),
-        )
+        return prepare_requests(requests, self.config, self.backend_impl)
 
     def _from_cache(self, item: PreparedRequest, stored: CachedResponse) -> ChatResult:
         return ChatResult(
@@ -622,44 +511,13 @@ class CachedTeacher:
         result.simulated = self.simulated
         result.extra.setdefault("cache_key", item.key)
         with self._lock:
-            rows = []
-            if result.status in CACHEABLE_STATUSES:
-                stored_extra = {k: v for k, v in result.extra.items() if k != "cache_key"}
-                rows.append(
-                    (
-                        item.key,
-                        self.backend,
-                        self.model,
-                        CachedResponse(
-                            key=item.key,
-                            text=result.text,
-                            status=result.status,
-                            prompt_tokens=result.prompt_tokens,
-                            completion_tokens=result.completion_tokens,
-                            cost_usd=cost,
-                            latency_s=result.latency_s,
-                            extra=stored_extra,
-                        ),
-                    )
-                )
-            spend = (
-                [
-                    SpendRow(
-                        run_id=self.budget.run_id,
-                        session_id=self.session_id,
-                        stage=stage,
-                        key=item.key,
-                        status=result.status,
-                        prompt_tokens=result.prompt_tokens,
-                        completion_tokens=result.completion_tokens,
-                        cost_usd=cost,
-                    )
-                ]
-                if cost > 0
-                else []
-            )
             # The answer, its spend and the end of this process's claim: one transaction.
-            self.cache.put_many(rows, spend=spend, release=[item.key], owner=self.session_id)
+            self.cache.put_many(
+                self._cache_rows(item, result, cost),
+                spend=self._spend_rows(stage, item, result, cost),
+                release=[item.key],
+                owner=self.session_id,
+            )
             self.budget.add(cost, stage)
             stage_cost[0] += cost
             self.ledger.record(
@@ -673,23 +531,46 @@ class CachedTeacher:
                 count=len(indices),
             )
             for n, (index, request_key) in enumerate(zip(indices, request_keys, strict=True)):
-                if n == 0:
-                    results[index] = result
-                else:  # a duplicate request in the same call shares the answer, for free
-                    results[index] = ChatResult(
-                        key=request_key,
-                        text=result.text,
-                        status=result.status,
-                        model=result.model,
-                        prompt_tokens=result.prompt_tokens,
-                        completion_tokens=result.completion_tokens,
-                        cost_usd=0.0,
-                        latency_s=0.0,
-                        cached=True,
-                        simulated=result.simulated,
-                        error=result.error,
-                        extra={**result.extra, "saved_usd": cost, "deduplicated": True},
-                    )
+                # a duplicate request in the same call shares the answer, for free
+                results[index] = result if n == 0 else _duplicate(result, request_key, cost)
+
+    def _cache_rows(
+        self, item: PreparedRequest, result: ChatResult, cost: float
+    ) -> list[tuple[str, str, str, CachedResponse]]:
+        """The cache row for a result worth keeping (:data:`CACHEABLE_STATUSES`), else none."""
+        if result.status not in CACHEABLE_STATUSES:
+            return []
+        stored_extra = {k: v for k, v in result.extra.items() if k != "cache_key"}
+        stored = CachedResponse(
+            key=item.key,
+            text=result.text,
+            status=result.status,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost_usd=cost,
+            latency_s=result.latency_s,
+            extra=stored_extra,
+        )
+        return [(item.key, self.backend, self.model, stored)]
+
+    def _spend_rows(
+        self, stage: str, item: PreparedRequest, result: ChatResult, cost: float
+    ) -> list[SpendRow]:
+        """The spend-log row of a paid answer (free answers log nothing)."""
+        if not cost > 0:
+            return []
+        return [
+            SpendRow(
+                run_id=self.budget.run_id,
+                session_id=self.session_id,
+                stage=stage,
+                key=item.key,
+                status=result.status,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cost_usd=cost,
+            )
+        ]
 
     def _worst_case_usd(self, item: PreparedRequest) -> float:
         cap = item.max_tokens or self.config.max_tokens or 0

@@ -16,7 +16,7 @@ so a rerun retries it) and an ``error_kind`` (``connection``, ``timeout``, ``htt
 ``malformed``...) that the engine's circuit breaker reads. An endpoint that rejects every
 request (401/403, unknown model) or cannot be reached at all (refused connection, unknown
 host: probed once before the first request) stops the run at once with
-:class:`~zeroshot_distill.teachers.engine.TeacherFatalError`. With the aiohttp transport a
+:class:`~zeroshot_distill.teachers.breaker.TeacherFatalError`. With the aiohttp transport a
 refused connection surfaces as ``APITimeoutError`` (cause ``ConnectTimeout``):
 :func:`connection_failure` tells it from a real timeout by the cause chain.
 """
@@ -41,9 +41,10 @@ from tenacity import (
 )
 
 from zeroshot_distill.teachers.base import ChatRequest, ChatResult
+from zeroshot_distill.teachers.breaker import TeacherFatalError
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.credentials import redact
-from zeroshot_distill.teachers.engine import PreparedRequest, Sink, TeacherFatalError, run_sync
+from zeroshot_distill.teachers.engine import PreparedRequest, Sink, run_sync
 from zeroshot_distill.teachers.ledger import estimate_prompt_tokens, estimate_tokens
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ with :class:`BatchPendingError` and the job keeps running at OpenAI.
 Many OpenAI-compatible servers (vLLM, Ollama, llama.cpp) serve chat completions but not
 the Files and Batches endpoints: before the first upload the backend lists both
 (``GET /files``, ``GET /batches``, nothing is paid) and stops with a plain
-:class:`~zeroshot_distill.teachers.engine.TeacherFatalError` when either is missing.
+:class:`~zeroshot_distill.teachers.breaker.TeacherFatalError` when either is missing.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from typing import Any
 import openai
 
 from zeroshot_distill.teachers.base import ChatRequest, ChatResult
+from zeroshot_distill.teachers.breaker import TeacherFatalError
 from zeroshot_distill.teachers.cache import BatchJob, ResponseCache, cache_key
 from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.credentials import redact
-from zeroshot_distill.teachers.engine import PreparedRequest, Sink, TeacherFatalError
+from zeroshot_distill.teachers.engine import PreparedRequest, Sink
 from zeroshot_distill.teachers.openai_backend import (
     MalformedResponseError,
     connection_failure,

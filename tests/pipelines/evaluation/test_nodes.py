@@ -16,6 +16,7 @@ from zeroshot_distill.annotation import (
 )
 from zeroshot_distill.pipelines.evaluation import nodes
 from zeroshot_distill.reporting import SIMULATED_BANNER
+from zeroshot_distill.reporting.evaluation import current_search
 
 from .conftest import EVALUATION, TASK, make_examples
 
@@ -190,12 +191,12 @@ def test_opro_outputs_of_another_run_are_ignored() -> None:
     history = pd.DataFrame({"template_id": ["s0", "s1"], "cost_usd": [0.1, 0.2]})
     best = {"template_id": "s1", "score": 0.9}
     used = {"source": "best_prompt", "template_id": "s1"}
-    assert nodes._current_search(used, history, best) == (history, best)
+    assert current_search(used, history, best) == (history, best)
     stale = {"source": "best_prompt", "template_id": "s9"}
-    assert nodes._current_search(stale, history, best) == (None, None)
+    assert current_search(stale, history, best) == (None, None)
     configured = {"source": "configured", "template_id": "s1"}
-    assert nodes._current_search(configured, history, best) == (None, None)
-    assert nodes._current_search(used, None, None) == (None, None)
+    assert current_search(configured, history, best) == (None, None)
+    assert current_search(used, None, None) == (None, None)
 
 
 def test_opro_progression_joins_the_report_when_the_search_made_the_prompt() -> None:

@@ -78,7 +78,7 @@ def test_metrics_are_logged_to_mlflow_with_the_prefix(tmp_path: Path) -> None:
     from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
     from mlflow.tracking import MlflowClient
 
-    from zeroshot_distill.optimization import search_metrics
+    from zeroshot_distill.reporting.opro import search_metrics
 
     history = pd.DataFrame(
         {

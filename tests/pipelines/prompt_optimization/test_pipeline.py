@@ -413,7 +413,7 @@ def test_simulated_pipeline_runs_end_to_end_offline(tmp_path: Path) -> None:
 
 def _monotone_by_rank(history: pd.DataFrame, objective: Objective) -> bool:
     """The best-so-far can dip in raw score only when it crosses the explanation floor."""
-    from zeroshot_distill.optimization import progression
+    from zeroshot_distill.reporting.opro import progression
 
     table = progression(history, objective)
     keys = [

@@ -8,10 +8,8 @@ annotation stage's functions (same prompt, same parsing, same cache).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -22,23 +20,12 @@ from zeroshot_distill.annotation import (
     annotate_examples,
     plan_annotation,
 )
-from zeroshot_distill.reporting import (
-    ReportPlot,
-    annotation_summary,
-    baselines,
-    cost_summary,
-    figure_png,
-    headline_metrics,
-    markdown_to_html,
-    plot_accuracy_comparison,
-    plot_confusion_matrix,
-    plot_training_curve,
-    prediction_metrics,
-    render_markdown_report,
-    speed_stats,
-    teacher_spend_by_stage,
+from zeroshot_distill.reporting import headline_metrics, speed_stats
+from zeroshot_distill.reporting.evaluation import (
+    evaluation_figures,
+    evaluation_report,
+    evaluation_summary,
 )
-from zeroshot_distill.reporting.metrics import is_missing
 from zeroshot_distill.students import (
     LabelReadout,
     StudentBundle,
@@ -46,8 +33,8 @@ from zeroshot_distill.students import (
     read_labels,
 )
 from zeroshot_distill.tasks import TaskSpec
+from zeroshot_distill.tasks.values import is_blank
 from zeroshot_distill.teachers import TeacherConfig
-from zeroshot_distill.teachers.simulated_notice import is_simulated, report_title
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +64,6 @@ _STUDENT_INFO_KEYS = (
     "bf16",
     "seed",
 )
-# File names of the plots next to the report (the catalog's file names).
-PLOT_FILES = {
-    "accuracy_comparison": "accuracy_comparison.png",
-    "confusion_matrix": "confusion_matrix.png",
-    "training_curve": "training_curve.png",
-    "opro_progression": "opro_progression.png",
-}
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -118,19 +98,6 @@ def _machine(model: Any) -> str:
     if str(device).startswith("cuda"):
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return str(device)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
 
 
 # ------------------------------------------------------------------------------------- nodes
@@ -292,7 +259,7 @@ def combine_predictions(
     )
     frame["teacher_compared"] = frame["id"].isin(set(teacher))
     frame["teacher_label"] = pd.Series(
-        [None if is_missing(teacher.get(i)) else str(teacher[i]) for i in frame["id"]],
+        [None if is_blank(teacher.get(i)) else str(teacher[i]) for i in frame["id"]],
         dtype="object",
         index=frame.index,
     )
@@ -361,64 +328,25 @@ def compute_metrics(
     (prompt optimization skipped); they are ignored as stale when the annotation did not use
     that search's winning template.
     """
-    spec = _spec(task)
     teacher_cfg = TeacherConfig.from_params(teacher)
-    opro_history, best_prompt = _current_search(annotation_prompt, opro_history, best_prompt)
-    parts = prediction_metrics(predictions, spec.label_set)
-    speed = dict(student_profile.get("speed") or {})
-    student = {**(parts["student"] or {}), "speed": speed}
-    spend = teacher_spend_by_stage(
-        opro_history=opro_history,
-        annotations=annotations,
-        evaluation_calls=teacher_answers if len(teacher_answers) else None,
-    )
-    full_prompt_calls = (
-        annotations[annotations["prompt_kind"] == "full"]
-        if "prompt_kind" in annotations.columns
-        else annotations
-    )
-    cost = dict(params.get("cost") or {})
     price = teacher_cfg.price()
-    summary = {
-        "run": {
-            "task": spec.name,
-            "task_kind": spec.kind,
-            "task_description": spec.description,
-            "labels": spec.label_set,
-            "teacher_backend": teacher_cfg.backend,
-            "teacher_model": teacher_cfg.model,
-            "teacher_simulated": is_simulated(teacher_cfg)
-            or bool(_any_true(annotations, "simulated")),
-            "split": str(params.get("split", "test")),
-            "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    return evaluation_summary(
+        predictions=predictions,
+        student_profile=student_profile,
+        teacher_answers=teacher_answers,
+        examples=examples,
+        annotations=annotations,
+        annotation_prompt=annotation_prompt,
+        opro_history=opro_history,
+        best_prompt=best_prompt,
+        spec=_spec(task),
+        teacher={
+            "backend": teacher_cfg.backend,
+            "model": teacher_cfg.model,
+            "price": (price.input_per_1m, price.output_per_1m),
         },
-        "data": {
-            "examples": _split_sizes(examples),
-            "annotations": len(annotations),
-            "training_set": _training_sizes(student_profile.get("model") or {}),
-        },
-        "student": student,
-        "baselines": baselines(
-            predictions["gold_label"].tolist(), spec.label_set, student.get("accuracy")
-        ),
-        "student_model": dict(student_profile.get("model") or {}),
-        "teacher": parts["teacher"],
-        "student_on_teacher_rows": parts["student_on_teacher_rows"],
-        "agreement": parts["agreement"],
-        "annotation": annotation_summary(annotations, examples),
-        "cost": cost_summary(
-            spend,
-            teacher_calls=full_prompt_calls if len(full_prompt_calls) else teacher_answers,
-            teacher_price=(price.input_per_1m, price.output_per_1m),
-            teacher_model=teacher_cfg.model,
-            student_examples_per_s=float(speed.get("examples_per_s") or math.nan),
-            student_hourly_usd=float(cost.get("student_hourly_usd", 0.10)),
-            student_machine=str(speed.get("device") or "this machine"),
-            reference_price=cost.get("reference_price"),
-        ),
-        "prompt": _prompt_block(annotation_prompt, best_prompt),
-    }
-    return _plain(summary)
+        params=params,
+    )
 
 
 def metrics_for_mlflow(metrics: Mapping[str, Any]) -> dict[str, dict[str, float]]:
@@ -440,49 +368,9 @@ def plot_evaluation(
     """The confusion matrix, training curve and accuracy comparison figures, plus every
     figure the report shows as PNG bytes (those three and the OPRO progression when the
     search ran), keyed by the file name the report links to."""
-    run = metrics.get("run") or {}
-    simulated = bool(run.get("teacher_simulated"))
-    student = metrics.get("student") or {}
-    confusion = student.get("confusion_matrix")
-    if confusion:
-        confusion_fig = plot_confusion_matrix(
-            confusion["matrix"],
-            confusion["labels"],
-            confusion["predicted_labels"],
-            title=f"Student on the {run.get('split', 'test')} split "
-            f"(n={student.get('n')}, accuracy {100 * (student.get('accuracy') or 0):.1f}%)",
-        )
-    else:
-        confusion_fig = _note_figure("no confusion matrix: the task has no fixed label set")
-    best_step = (metrics.get("student_model") or {}).get("best_step")
-    curve_fig = plot_training_curve(
-        training_history,
-        best_step=best_step if best_step is not None else _best_step(training_history),
-        title="Student training: losses and validation accuracy",
+    return evaluation_figures(
+        metrics, training_history, opro_history, best_prompt, annotation_prompt
     )
-    values, notes = _accuracy_bars(metrics)
-    base = metrics.get("baselines") or {}
-    accuracy_fig = plot_accuracy_comparison(
-        values,
-        notes=notes,
-        references={
-            f"majority class ({base.get('majority_label')})": base.get("majority"),
-            "chance": base.get("chance"),
-        }
-        if base
-        else None,
-        title=f"Accuracy on the {run.get('split', 'test')} split",
-        simulated=simulated,
-    )
-    images = {
-        PLOT_FILES["accuracy_comparison"]: figure_png(accuracy_fig),
-        PLOT_FILES["confusion_matrix"]: figure_png(confusion_fig),
-        PLOT_FILES["training_curve"]: figure_png(curve_fig),
-    }
-    opro_history, best_prompt = _current_search(annotation_prompt, opro_history, best_prompt)
-    if opro_history is not None and best_prompt is not None and best_prompt.get("objective"):
-        images[PLOT_FILES["opro_progression"]] = _opro_png(opro_history, best_prompt["objective"])
-    return confusion_fig, curve_fig, accuracy_fig, images
 
 
 def render_report(
@@ -492,174 +380,4 @@ def render_report(
 ) -> tuple[str, str]:
     """The report as Markdown (plots linked by file name, resolved in the MLflow run's
     ``report/`` folder) and as self-contained HTML (plots embedded as ``data:`` URIs)."""
-    plots = [
-        ReportPlot(
-            PLOT_FILES["accuracy_comparison"],
-            "Student vs teacher accuracy",
-            "Teacher bar: the teacher on the compared test rows (evaluation.teacher_comparison);"
-            " student bars: on those rows and on the whole split.",
-        ),
-        ReportPlot(
-            PLOT_FILES["confusion_matrix"],
-            "Confusion matrix (student)",
-            "Rows: gold label; columns: the student's label, `(invalid)` when its output named"
-            " none. Shading: share of the gold row.",
-        ),
-        ReportPlot(
-            PLOT_FILES["training_curve"],
-            "Training curve",
-            "Label and rationale losses per logging step, validation accuracy per evaluation "
-            "(model selection uses validation, never test).",
-        ),
-    ]
-    if PLOT_FILES["opro_progression"] in plot_images:
-        plots.append(
-            ReportPlot(
-                PLOT_FILES["opro_progression"],
-                "Prompt optimization (OPRO)",
-                "Every candidate template's score, the step mean and the best so far.",
-            )
-        )
-    plots = [p for p in plots if p.file_name in plot_images]
-    run = metrics.get("run") or {}
-    markdown = render_markdown_report(
-        metrics,
-        plots=plots,
-        rationales=rationales,
-        student=metrics.get("student_model"),
-        reproduce=_reproduce_commands(metrics),
-        generated_at=run.get("generated_at"),
-    )
-    title = report_title(
-        f"Distillation report: {run.get('task', 'task')}", bool(run.get("teacher_simulated"))
-    )
-    return markdown, markdown_to_html(markdown, plot_images, title=title)
-
-
-# --------------------------------------------------------------------------- private helpers
-def _any_true(frame: pd.DataFrame, column: str) -> bool:
-    return column in frame.columns and bool(frame[column].fillna(False).astype(bool).any())
-
-
-def _split_sizes(examples: pd.DataFrame) -> dict[str, dict[str, int]]:
-    sizes = {}
-    for split, rows in examples.groupby("split", sort=False):
-        sizes[str(split)] = {
-            "n": len(rows),
-            "with_gold": int(sum(0 if is_missing(v) else 1 for v in rows["gold_label"])),
-        }
-    order = {"train": 0, "valid": 1, "test": 2}
-    return dict(sorted(sizes.items(), key=lambda kv: order.get(kv[0], 3)))
-
-
-def _training_sizes(student: Mapping[str, Any]) -> dict[str, int]:
-    """Training-set sizes the student's training summary recorded."""
-    keys = ("n_train", "n_train_with_rationale", "n_valid")
-    names = {"n_train": "train rows", "n_train_with_rationale": "with rationale"}
-    names["n_valid"] = "validation rows"
-    return {names[k]: int(student[k]) for k in keys if student.get(k) is not None}
-
-
-def _current_search(
-    annotation_prompt: Mapping[str, Any],
-    opro_history: pd.DataFrame | None,
-    best_prompt: Mapping[str, Any] | None,
-) -> tuple[pd.DataFrame | None, Mapping[str, Any] | None]:
-    """The OPRO outputs if the annotation used their winning template, else ``(None, None)``.
-
-    A leftover ``opro_history`` of an earlier run must not be billed to or shown for data
-    annotated with another template.
-    """
-    if opro_history is None or annotation_prompt.get("source") != "best_prompt":
-        return None, None
-    template_id = annotation_prompt.get("template_id")
-    if template_id is None or template_id not in set(opro_history["template_id"].astype(str)):
-        logger.warning(
-            "opro_history does not contain the annotation's template %s: it is from another "
-            "run and is left out of the report",
-            template_id,
-        )
-        return None, None
-    if best_prompt is not None and str(best_prompt.get("template_id")) != str(template_id):
-        best_prompt = None
-    return opro_history, best_prompt
-
-
-def _prompt_block(
-    annotation_prompt: Mapping[str, Any], best_prompt: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "template": annotation_prompt.get("template"),
-        "template_id": annotation_prompt.get("template_id"),
-        "source": annotation_prompt.get("source"),
-        "output_format": annotation_prompt.get("output_format"),
-    }
-    scores = dict(annotation_prompt.get("best_prompt_scores") or {})
-    if best_prompt:
-        for key in ("accuracy", "explanation_rate", "score", "step", "n_scored"):
-            if key in best_prompt:
-                scores[key] = best_prompt[key]
-    block.update(scores)
-    return block
-
-
-def _best_step(history: pd.DataFrame) -> int | None:
-    if history is None or history.empty or "valid_accuracy" not in history.columns:
-        return None
-    rows = history[["step", "valid_accuracy"]].dropna()
-    if rows.empty:
-        return None
-    return int(rows.loc[rows["valid_accuracy"].idxmax(), "step"])
-
-
-def _number(value: Any) -> float:
-    return math.nan if value is None else float(value)
-
-
-def _accuracy_bars(metrics: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
-    student = metrics.get("student") or {}
-    teacher = metrics.get("teacher")
-    paired = metrics.get("student_on_teacher_rows")
-    values: dict[str, float] = {}
-    notes: dict[str, str] = {}
-    if teacher:
-        values["teacher"] = _number(teacher.get("accuracy"))
-        notes["teacher"] = f"n={teacher.get('n')}"
-        values["student (same rows)"] = _number((paired or {}).get("accuracy"))
-        notes["student (same rows)"] = f"n={(paired or {}).get('n')}"
-    values["student (all test)"] = _number(student.get("accuracy"))
-    notes["student (all test)"] = f"n={student.get('n')}"
-    return values, notes
-
-
-def _opro_png(history: pd.DataFrame, objective: Mapping[str, Any]) -> bytes:
-    """The prompt-optimization progression (the OPRO stage's own figure) as PNG bytes."""
-    import matplotlib.pyplot as plt
-
-    from zeroshot_distill.optimization import Objective, progression_figure
-
-    settings = {k: v for k, v in objective.items() if k in Objective.model_fields}
-    fig = progression_figure(history, Objective.from_params(settings))
-    try:
-        return figure_png(fig)
-    finally:
-        plt.close(fig)
-
-
-def _note_figure(text: str) -> Figure:
-    fig = Figure(figsize=(5, 2), dpi=110)
-    fig.text(0.5, 0.5, text, ha="center", va="center")
-    return fig
-
-
-def _reproduce_commands(metrics: Mapping[str, Any]) -> list[str]:
-    inputs = ["student_model", "examples", "annotations", "annotation_prompt", "training_history"]
-    if (metrics.get("prompt") or {}).get("source") == "best_prompt":
-        inputs += ["opro_history", "best_prompt"]
-    versions = ",".join(f"{name}:<VERSION>" for name in inputs)
-    return [
-        "# the whole chain again (new versions of everything)",
-        "kedro run --pipelines distill",
-        "# this evaluation again, on the datasets of run <VERSION>",
-        f"kedro run --pipelines evaluation --load-versions {versions}",
-    ]
+    return evaluation_report(metrics, plot_images, rationales)

@@ -16,91 +16,100 @@ from zeroshot_distill.pipelines.evaluation.nodes import (
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Predict and time the student, ask the teacher on the same rows, score, plot, report."""
-    return Pipeline(
-        [
-            Node(
-                predict_test_split,
-                inputs=["student_model", "examples", "params:task", "params:evaluation"],
-                outputs=["student_test_predictions", "student_profile"],
-                name="predict_test_split",
-            ),
-            Node(
-                ask_teacher_on_test,
-                inputs=[
-                    "examples",
-                    "params:task",
-                    "params:teacher",
-                    "params:annotation",
-                    "annotation_prompt",
-                    "params:evaluation",
-                ],
-                outputs="teacher_test_annotations",
-                name="ask_teacher_on_test",
-            ),
-            Node(
-                combine_predictions,
-                inputs=["student_test_predictions", "teacher_test_annotations"],
-                outputs="predictions",
-                name="combine_predictions",
-            ),
-            Node(
-                explain_examples,
-                inputs=[
-                    "student_model",
-                    "predictions",
-                    "examples",
-                    "params:task",
-                    "params:evaluation",
-                ],
-                outputs="student_rationales",
-                name="explain_examples",
-            ),
-            Node(
-                compute_metrics,
-                inputs=[
-                    "predictions",
-                    "student_profile",
-                    "teacher_test_annotations",
-                    "examples",
-                    "annotations",
-                    "annotation_prompt",
-                    "opro_history",
-                    "best_prompt",
-                    "params:task",
-                    "params:teacher",
-                    "params:evaluation",
-                ],
-                outputs="metrics",
-                name="compute_evaluation_metrics",
-            ),
-            Node(
-                metrics_for_mlflow,
-                inputs="metrics",
-                outputs="evaluation_metrics",
-                name="log_evaluation_metrics",
-            ),
-            Node(
-                plot_evaluation,
-                inputs=[
-                    "metrics",
-                    "training_history",
-                    "opro_history",
-                    "best_prompt",
-                    "annotation_prompt",
-                ],
-                outputs=[
-                    "confusion_matrix_plot",
-                    "training_curve_plot",
-                    "accuracy_comparison_plot",
-                    "evaluation_plot_images",
-                ],
-                name="plot_evaluation",
-            ),
-            Node(
-                render_report,
-                inputs=["metrics", "evaluation_plot_images", "student_rationales"],
-                outputs=["report", "report_html"],
-                name="render_report",
-            ),
-        ]
-    )
+    return Pipeline([*_prediction_nodes(), *_report_nodes()])
+
+
+def _prediction_nodes() -> list[Node]:
+    """The student and the teacher on the test rows, side by side, and a few rationales."""
+    return [
+        Node(
+            predict_test_split,
+            inputs=["student_model", "examples", "params:task", "params:evaluation"],
+            outputs=["student_test_predictions", "student_profile"],
+            name="predict_test_split",
+        ),
+        Node(
+            ask_teacher_on_test,
+            inputs=[
+                "examples",
+                "params:task",
+                "params:teacher",
+                "params:annotation",
+                "annotation_prompt",
+                "params:evaluation",
+            ],
+            outputs="teacher_test_annotations",
+            name="ask_teacher_on_test",
+        ),
+        Node(
+            combine_predictions,
+            inputs=["student_test_predictions", "teacher_test_annotations"],
+            outputs="predictions",
+            name="combine_predictions",
+        ),
+        Node(
+            explain_examples,
+            inputs=[
+                "student_model",
+                "predictions",
+                "examples",
+                "params:task",
+                "params:evaluation",
+            ],
+            outputs="student_rationales",
+            name="explain_examples",
+        ),
+    ]
+
+
+def _report_nodes() -> list[Node]:
+    """Metrics (to MLflow as well), plots and the report from the predictions."""
+    return [
+        Node(
+            compute_metrics,
+            inputs=[
+                "predictions",
+                "student_profile",
+                "teacher_test_annotations",
+                "examples",
+                "annotations",
+                "annotation_prompt",
+                "opro_history",
+                "best_prompt",
+                "params:task",
+                "params:teacher",
+                "params:evaluation",
+            ],
+            outputs="metrics",
+            name="compute_evaluation_metrics",
+        ),
+        Node(
+            metrics_for_mlflow,
+            inputs="metrics",
+            outputs="evaluation_metrics",
+            name="log_evaluation_metrics",
+        ),
+        Node(
+            plot_evaluation,
+            inputs=[
+                "metrics",
+                "training_history",
+                "opro_history",
+                "best_prompt",
+                "annotation_prompt",
+            ],
+            outputs=[
+                "confusion_matrix_plot",
+                "training_curve_plot",
+                "accuracy_comparison_plot",
+                "evaluation_plot_images",
+            ],
+            name="plot_evaluation",
+        ),
+        Node(
+            render_report,
+            inputs=["metrics", "evaluation_plot_images", "student_rationales"],
+            outputs=["report", "report_html"],
+            name="render_report",
+        ),
+    ]

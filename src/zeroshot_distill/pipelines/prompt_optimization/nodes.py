@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,11 +16,10 @@ from zeroshot_distill.optimization import (
     PromptOptimizationParams,
     ScoringSet,
     TaskIO,
-    best_row,
-    progression_figure,
     run_search,
-    search_metrics,
 )
+from zeroshot_distill.reporting import plain, plain_records
+from zeroshot_distill.reporting.opro import best_row, progression_figure, search_metrics
 from zeroshot_distill.tasks import TaskSpec
 
 logger = logging.getLogger(__name__)
@@ -89,7 +87,7 @@ def optimize_prompt(
     optimizer_config, scorer_config = config.teacher_configs(teacher)
     scorer = build_teacher(scorer_config)
     optimizer = scorer if optimizer_config == scorer_config else build_teacher(optimizer_config)
-    scoring = ScoringSet(rows=_records(scoring_examples))
+    scoring = ScoringSet(rows=plain_records(scoring_examples))
     logger.info(
         "OPRO: %d seed(s), up to %d step(s) x %d candidate(s), %d scoring examples, "
         "objective %s; optimizer %s/%s, scorer %s/%s",
@@ -114,9 +112,9 @@ def optimize_prompt(
             config.search_settings(seed),
             TaskIO.default(),
         )
-        spend = {"scorer": _plain(scorer.spend())}
+        spend = {"scorer": plain(scorer.spend())}
         if optimizer is not scorer:
-            spend["optimizer"] = _plain(optimizer.spend())
+            spend["optimizer"] = plain(optimizer.spend())
     finally:
         for client in {id(t): t for t in (optimizer, scorer)}.values():
             close = getattr(client, "close", None)
@@ -199,23 +197,3 @@ def summarize_search(
     """MLflow metrics: per-step best/mean score and the search's final scores and cost."""
     config = PromptOptimizationParams.from_params(params)
     return search_metrics(history, config.objective, summary, config.alarm_share)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts (missing values as ``None``, arrays as lists)."""
-    rows = []
-    for record in frame.to_dict(orient="records"):
-        rows.append({str(k): _plain(v) for k, v in record.items()})
-    return rows
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value

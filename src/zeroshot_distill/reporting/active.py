@@ -9,13 +9,9 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from zeroshot_distill.reporting import (
-    fmt_num,
-    fmt_pct,
-    fmt_usd,
-    is_missing,
-    plot_metric_vs,
-)
+from zeroshot_distill.reporting.markdown import fmt_num, fmt_pct, fmt_usd, markdown_table
+from zeroshot_distill.reporting.plots import plot_metric_vs
+from zeroshot_distill.tasks.values import is_blank
 from zeroshot_distill.teachers.simulated_notice import REPORT_BANNER as SIMULATED_BANNER
 
 _EPS = 1e-9
@@ -164,12 +160,6 @@ def equal_spend_metrics(
 
 
 # --------------------------------------------------------------------------------- markdown
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[" ".join(str(c).split()).replace("|", "\\|") for c in r] for r in rows]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells])
-
-
 def _spend(value: Any, axis: str) -> str:
     return fmt_usd(value) if axis == "cumulative_usd" else fmt_num(value, 0) + " calls"
 
@@ -219,7 +209,7 @@ def render_report(
             delta = row["delta_test_accuracy"]
             cells.append("n/a" if pd.isna(delta) else f"{100 * delta:+.1f} pt")
         body.append(cells)
-    lines += [_table(header, body), "", "## Rounds", ""]
+    lines += [markdown_table(header, body), "", "## Rounds", ""]
     lines += [_rounds_table(rounds), ""]
     lines += _selections(selections, strategies)
     lines += _revisions(annotations)
@@ -271,11 +261,11 @@ def _rounds_table(rounds: pd.DataFrame) -> str:
             fmt_num(r.get("cumulative_calls"), 0),
             fmt_pct(r.get("valid_accuracy")),
             fmt_pct(r.get("test_accuracy")),
-            "" if is_missing(r.get("stop_reason")) else r["stop_reason"],
+            "" if is_blank(r.get("stop_reason")) else r["stop_reason"],
         ]
         for _, r in rounds.iterrows()
     ]
-    return _table(header, body)
+    return markdown_table(header, body)
 
 
 def _selections(selections: pd.DataFrame, strategies: Sequence[str]) -> list[str]:
@@ -310,7 +300,7 @@ def _selections(selections: pd.DataFrame, strategies: Sequence[str]) -> list[str
         "probability of the mean rationale-conditioned label distribution). An untrained "
         "student often gives K identical votes everywhere: then the tie-break decides.",
         "",
-        _table([*header, "tie-break sel.", "tie-break left"], rows),
+        markdown_table([*header, "tie-break sel.", "tie-break left"], rows),
         "",
     ]
 
@@ -322,4 +312,4 @@ def _revisions(annotations: pd.DataFrame) -> list[str]:
     if counts.empty:
         return []
     rows = [[status, int(n)] for status, n in counts.items()]
-    return ["## Teacher revisions", "", _table(["status", "rows"], rows), ""]
+    return ["## Teacher revisions", "", markdown_table(["status", "rows"], rows), ""]
