@@ -12,6 +12,7 @@ from the cache and pays only for what it never got.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -559,37 +560,19 @@ def run_search(
     candidates that were not scored are recorded as ``unscored``).
     """
     task_io = task_io or TaskIO.default()
-    seed_candidates = [
-        Candidate(step=0, template_id=f"s0-c{i}", template=t, origin="seed")
-        for i, t in enumerate(seeds, 1)
-    ]
     seen: dict[str, str] = {}
-    to_score = _screen(seed_candidates, seen, spec, task_io, settings)
-    bad = [c for c in seed_candidates if c.status == REJECTED]
-    if bad:
-        raise PromptOptimizationError(
-            "prompt_optimization.seed_templates: "
-            + "; ".join(f"seed {c.template_id} ({c.template!r}): {c.reason}" for c in bad)
-        )
-    candidates: list[Candidate] = list(seed_candidates)
-
-    def _score(batch: Sequence[Candidate], step: int) -> None:
-        quality = score_templates(
-            batch,
-            scoring,
-            spec,
-            scorer,
-            objective,
-            task_io,
-            temperature=settings.scorer_temperature,
-            max_tokens=settings.scorer_max_tokens,
-            alarm_share=settings.alarm_share,
-        )
-        if quality is not None and quality.alarm:
-            logger.warning(alarm_message(quality, f"OPRO step {step}"))
-
+    candidates, to_score = _seed_candidates(seeds, seen, spec, task_io, settings)
+    score = functools.partial(
+        _score_step,
+        scoring=scoring,
+        spec=spec,
+        scorer=scorer,
+        objective=objective,
+        task_io=task_io,
+        settings=settings,
+    )
     try:
-        _score(to_score, 0)
+        score(to_score, 0)
     except BudgetExceededError as err:
         return _stopped_by_budget(candidates, err, steps_run=0)
     best = best_candidate(candidates, objective)
@@ -603,50 +586,25 @@ def run_search(
         disable=not settings.progress,
     )
     for step in bar:
+        scored = [c for c in candidates if c.scored]
         try:
-            proposals = _propose(
-                step,
-                [c for c in candidates if c.scored],
-                scoring,
-                spec,
-                optimizer,
-                objective,
-                settings,
-            )
+            proposals = _propose(step, scored, scoring, spec, optimizer, objective, settings)
         except BudgetExceededError as err:
             bar.close()
             return _stopped_by_budget(candidates, err, steps_run=steps_run)
         candidates.extend(proposals)
         batch = _screen(proposals, seen, spec, task_io, settings)
         try:
-            _score(batch, step)
+            score(batch, step)
         except BudgetExceededError as err:
             bar.close()
             return _stopped_by_budget(candidates, err, steps_run=step)
         steps_run = step
         new_best = best_candidate(candidates, objective)
-        improved = (
-            new_best is not None
-            and best is not None
-            and objective.rank_key(new_best.accuracy, new_best.explanation_rate)
-            > objective.rank_key(best.accuracy, best.explanation_rate)
-        )
+        improved = _better(new_best, best, objective)
         best = new_best
         steps_without_gain = 0 if improved else steps_without_gain + 1
-        step_scores = [c.score for c in batch]
-        logger.info(
-            "OPRO step %d: %d proposed, %d scored, step mean %s, best %.3f (%s)",
-            step,
-            len(proposals),
-            len(batch),
-            f"{np.mean(step_scores):.3f}" if step_scores else "n/a",
-            best.score if best else math.nan,
-            best.template_id if best else "-",
-        )
-        bar.set_postfix(
-            best=f"{best.score:.3f}" if best else "-",
-            usd=f"{sum(c.cost_usd + c.optimizer_cost_usd for c in candidates):.4f}",
-        )
+        _report_step(bar, step, proposals, batch, best, candidates)
         if settings.patience is not None and steps_without_gain >= settings.patience:
             stop_reason = "patience"
             logger.info(
@@ -655,6 +613,91 @@ def run_search(
             break
     bar.close()
     return SearchResult(candidates=candidates, stop_reason=stop_reason, steps_run=steps_run)
+
+
+def _seed_candidates(
+    seeds: Sequence[str],
+    seen: dict[str, str],
+    spec: TaskSpec,
+    task_io: TaskIO,
+    settings: SearchSettings,
+) -> tuple[list[Candidate], list[Candidate]]:
+    """Step 0: the seed templates as candidates (all of them) and those to score; an invalid
+    seed is a configuration error."""
+    seed_candidates = [
+        Candidate(step=0, template_id=f"s0-c{i}", template=t, origin="seed")
+        for i, t in enumerate(seeds, 1)
+    ]
+    to_score = _screen(seed_candidates, seen, spec, task_io, settings)
+    bad = [c for c in seed_candidates if c.status == REJECTED]
+    if bad:
+        raise PromptOptimizationError(
+            "prompt_optimization.seed_templates: "
+            + "; ".join(f"seed {c.template_id} ({c.template!r}): {c.reason}" for c in bad)
+        )
+    return list(seed_candidates), to_score
+
+
+def _score_step(
+    batch: Sequence[Candidate],
+    step: int,
+    *,
+    scoring: ScoringSet,
+    spec: TaskSpec,
+    scorer: Teacher,
+    objective: Objective,
+    task_io: TaskIO,
+    settings: SearchSettings,
+) -> None:
+    """Score one step's candidates; a parse alarm when too many answers went unread."""
+    quality = score_templates(
+        batch,
+        scoring,
+        spec,
+        scorer,
+        objective,
+        task_io,
+        temperature=settings.scorer_temperature,
+        max_tokens=settings.scorer_max_tokens,
+        alarm_share=settings.alarm_share,
+    )
+    if quality is not None and quality.alarm:
+        logger.warning(alarm_message(quality, f"OPRO step {step}"))
+
+
+def _better(new: Candidate | None, old: Candidate | None, objective: Objective) -> bool:
+    """Whether ``new`` ranks strictly above ``old`` under the objective."""
+    return (
+        new is not None
+        and old is not None
+        and objective.rank_key(new.accuracy, new.explanation_rate)
+        > objective.rank_key(old.accuracy, old.explanation_rate)
+    )
+
+
+def _report_step(
+    bar: Any,
+    step: int,
+    proposals: Sequence[Candidate],
+    batch: Sequence[Candidate],
+    best: Candidate | None,
+    candidates: Sequence[Candidate],
+) -> None:
+    """One log line and the progress bar's figures after a step."""
+    step_scores = [c.score for c in batch]
+    logger.info(
+        "OPRO step %d: %d proposed, %d scored, step mean %s, best %.3f (%s)",
+        step,
+        len(proposals),
+        len(batch),
+        f"{np.mean(step_scores):.3f}" if step_scores else "n/a",
+        best.score if best else math.nan,
+        best.template_id if best else "-",
+    )
+    bar.set_postfix(
+        best=f"{best.score:.3f}" if best else "-",
+        usd=f"{sum(c.cost_usd + c.optimizer_cost_usd for c in candidates):.4f}",
+    )
 
 
 def _stopped_by_budget(
