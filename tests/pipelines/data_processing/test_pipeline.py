@@ -43,7 +43,7 @@ def test_session_run_versions_examples_and_tracks_params_in_mlflow(
     assert metrics["data_processing.n_rejected"] == 0
 
     # A second run through the CLI writes a second version next to the first.
-    run_kedro(project, "run", "--pipeline=data_processing")
+    run_kedro(project, "run", "--pipelines=data_processing")
     assert len(versions(project, EXAMPLES)) == 2
     assert len(mlflow_query(project, "select run_uuid from runs")) == 2
     assert (project / EXAMPLES / first / "examples.parquet").exists()
@@ -59,7 +59,7 @@ def test_malformed_input_file_names_the_bad_rows(tmp_path: Path) -> None:
     raw.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
     with pytest.raises(AssertionError) as failure:
-        run_kedro(project, "run", "--pipeline=data_processing")
+        run_kedro(project, "run", "--pipelines=data_processing")
     output = " ".join(str(failure.value).split())  # rich wraps long lines
     assert f"row 5 (id='{rows[4]['id']}'): field 'hypothesis': empty text" in output
     assert f"row 10 (id='{rows[9]['id']}'): field 'gold_label'" in output
@@ -69,7 +69,7 @@ def test_malformed_input_file_names_the_bad_rows(tmp_path: Path) -> None:
     run_kedro(
         project,
         "run",
-        "--pipeline=data_processing",
+        "--pipelines=data_processing",
         "--params",
         "data_processing.on_invalid=drop",
     )
