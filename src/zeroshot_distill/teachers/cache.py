@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
+
 from zeroshot_distill.teachers.config import CacheMode
 
 SCHEMA = """
@@ -169,6 +171,23 @@ class BatchJob:
     state: str
 
 
+def _is_locked(err: BaseException) -> bool:
+    return isinstance(err, sqlite3.OperationalError) and "locked" in str(err)
+
+
+@retry(
+    retry=retry_if_exception(_is_locked),
+    wait=wait_random(0.01, 0.2),
+    stop=stop_after_delay(30),
+    reraise=True,
+)
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode, so that several processes share the cache. Switching a new database to
+    WAL needs an exclusive lock that SQLite's busy timeout does not wait for: two runs
+    opening a new cache at once race for it, so the loser retries."""
+    conn.execute("PRAGMA journal_mode=WAL")
+
+
 class ResponseCache:
     """SQLite-backed store of teacher answers. Thread-safe (one connection per thread)."""
 
@@ -196,7 +215,7 @@ class ResponseCache:
                 )
             else:
                 conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
+                _enable_wal(conn)
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
