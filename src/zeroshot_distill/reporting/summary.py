@@ -29,6 +29,7 @@ from zeroshot_distill.reporting.cost import (
     total_spend,
     usd_per_million_calls,
 )
+from zeroshot_distill.reporting.markdown import finite_or_none
 from zeroshot_distill.reporting.metrics import agreement, classification_metrics
 from zeroshot_distill.tasks.parse_quality import (
     DEFAULT_ALARM_SHARE,
@@ -196,16 +197,7 @@ def cost_summary(
 
 
 def _value(block: Mapping[str, Any] | None, key: str) -> float | None:
-    if not block:
-        return None
-    value = block.get(key)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
+    return finite_or_none(block.get(key)) if block else None
 
 
 def headline_metrics(summary: Mapping[str, Any]) -> dict[str, float]:

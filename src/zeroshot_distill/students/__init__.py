@@ -35,6 +35,7 @@ from zeroshot_distill.students.trainer import (
     summary_metrics,
     train_from_training_set,
     train_student,
+    train_student_model,
 )
 
 __all__ = [
@@ -68,4 +69,5 @@ __all__ = [
     "summary_metrics",
     "train_from_training_set",
     "train_student",
+    "train_student_model",
 ]

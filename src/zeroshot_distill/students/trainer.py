@@ -149,6 +149,24 @@ def train_from_training_set(
     return train_student(student, train_rows, valid_rows, spec, config, seed=seed)
 
 
+def train_student_model(
+    training_set: pd.DataFrame,
+    training: Mapping[str, Any],
+    task: Mapping[str, Any],
+    seed: int,
+) -> tuple[StudentBundle, pd.DataFrame, dict[str, Any]]:
+    """Train the student on the train split, select it on the valid split (never test).
+
+    The node of the training pipeline and of each experiments variant. Parameters, data,
+    model source and target lengths are all checked before the first training step. Returns
+    the best student (by validation label accuracy), the training history (one row per
+    logging step and per evaluation) and the MLflow metrics (label and rationale losses per
+    step, validation accuracy per evaluation, best step, wall time, samples/s).
+    """
+    result = train_from_training_set(training_set, training, task, seed=seed)
+    return result.student, result.history, summary_metrics(result.history, result.summary)
+
+
 def split_training_set(training_set: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The train rows (with targets) and the valid rows (with labels); test is dropped."""
     required = {"id", "split", "input", "label", "label_target", "rationale_target"}

@@ -20,26 +20,11 @@ from zeroshot_distill.reporting import (
 from zeroshot_distill.students import (
     StudentBundle,
     predict_labels,
-    summary_metrics,
-    train_from_training_set,
 )
 from zeroshot_distill.tasks import TaskSpec
 from zeroshot_distill.teachers.simulated_notice import banner_lines, is_simulated, report_title
 
 logger = logging.getLogger(__name__)
-
-
-def train_student_model(
-    training_set: pd.DataFrame,
-    training: Mapping[str, Any],
-    task: Mapping[str, Any],
-    seed: int,
-) -> tuple[StudentBundle, pd.DataFrame, dict[str, Any]]:
-    """One variant's student, trained and selected exactly like the training pipeline's
-    (best validation label accuracy; never the test split): the student, its history and
-    its MLflow metrics."""
-    result = train_from_training_set(training_set, training, task, seed=seed)
-    return result.student, result.history, summary_metrics(result.history, result.summary)
 
 
 def variant_subsampling_params(

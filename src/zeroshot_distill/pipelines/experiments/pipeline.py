@@ -24,9 +24,9 @@ from zeroshot_distill.pipelines.experiments.grid import (
 from zeroshot_distill.pipelines.experiments.nodes import (
     compare_variants,
     evaluate_variant,
-    train_student_model,
     variant_subsampling_params,
 )
+from zeroshot_distill.students import train_student_model
 from zeroshot_distill.trainset import build_label_pool, subsample_training_set
 
 
