@@ -74,11 +74,11 @@ def encode_examples(
     if not len(ids) == len(inputs) == len(label_targets) == len(rationale_targets):
         raise ValueError("ids, inputs, label_targets and rationale_targets differ in length")
     predict = _token_ids(tokenizer, [prefixes.label + text for text in inputs])
-    labels = _token_ids(tokenizer, list(label_targets))
+    labels = encode_targets(tokenizer, list(label_targets))
     _check_lengths(ids, labels, max_label_length, "label target", "max_label_length")
     has_rationale = [i for i, r in enumerate(rationale_targets) if r]
     explain = _token_ids(tokenizer, [prefixes.rationale + inputs[i] for i in has_rationale])
-    rationales = _token_ids(tokenizer, [str(rationale_targets[i]) for i in has_rationale])
+    rationales = encode_targets(tokenizer, [str(rationale_targets[i]) for i in has_rationale])
     _check_lengths(
         [ids[i] for i in has_rationale],
         rationales,
@@ -108,6 +108,32 @@ def _token_ids(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> list[lis
     if not texts:
         return []
     return [list(ids) for ids in tokenizer(texts)["input_ids"]]
+
+
+def encode_targets(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[list[int]]:
+    """Target token ids: the text's tokens without special tokens, then end-of-sequence.
+
+    The same for every tokenizer family: T5 adds only ``</s>`` anyway, while a BERT
+    tokenizer would wrap the text in ``[CLS] … [SEP]`` (a target must not start with
+    ``[CLS]``; its ``[SEP]`` is the end-of-sequence token) and a decoder-only tokenizer may
+    add a beginning-of-sequence token and no end at all.
+    """
+    if not texts:
+        return []
+    end = end_of_sequence_id(tokenizer)
+    ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    return [[*map(int, row), end] for row in ids]
+
+
+def end_of_sequence_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The token that ends a target: ``eos_token_id``, else ``sep_token_id`` (BERT-like)."""
+    for candidate in (tokenizer.eos_token_id, tokenizer.sep_token_id):
+        if candidate is not None:
+            return int(candidate)
+    raise ValueError(
+        f"tokenizer {type(tokenizer).__name__} has neither an eos nor a sep token: a student "
+        "needs one to end its answers (set `training.student.tokenizer` to another tokenizer)"
+    )
 
 
 def _truncate(ids: list[int], max_length: int) -> list[int]:

@@ -18,7 +18,13 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from zeroshot_distill.students.data import IGNORE_INDEX, TaskPrefixes, as_records, pad
+from zeroshot_distill.students.data import (
+    IGNORE_INDEX,
+    TaskPrefixes,
+    as_records,
+    encode_targets,
+    pad,
+)
 from zeroshot_distill.tasks.spec import TaskSpec
 
 _DEFAULT = TaskPrefixes()
@@ -257,7 +263,7 @@ def label_log_probs(
     shared = (
         None
         if spec.kind == "multiple_choice"
-        else _encode(tokenizer, [spec.label_target(label, {}) for label in labels], None)
+        else encode_targets(tokenizer, [spec.label_target(label, {}) for label in labels])
     )
     vocab = int(model.get_output_embeddings().weight.shape[0])
     try:
@@ -265,10 +271,9 @@ def label_log_probs(
             targets = (
                 shared * len(batch)
                 if shared is not None
-                else _encode(
+                else encode_targets(
                     tokenizer,
                     [spec.label_target(label, records[i]) for i in batch for label in labels],
-                    None,
                 )
             )
             # Rows per forward pass so that the logits stay under _MAX_LOGITS floats (a big
@@ -347,13 +352,11 @@ def _cache_argument(model: PreTrainedModel) -> str:
 
 
 def _encode(
-    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int | None
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int
 ) -> list[list[int]]:
     if not texts:
         return []
     ids = tokenizer(list(texts))["input_ids"]
-    if max_length is None:
-        return [list(x) for x in ids]
     return [list(x) if len(x) <= max_length else [*x[: max_length - 1], x[-1]] for x in ids]
 
 
