@@ -26,6 +26,7 @@ import collections
 import json
 import logging
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -49,8 +50,14 @@ TRAIN_MODULE = "zeroshot_distill.students.train"
 #: Files rank 0 writes next to the student in the output directory.
 HISTORY_FILE = "training_history.csv"
 SUMMARY_FILE = "training_summary.json"
-#: Lines of the child's stderr quoted when it fails.
+#: Lines of the child's stderr quoted when it fails, and searched for the exception.
 STDERR_TAIL_LINES = 25
+STDERR_SCAN_LINES = 400
+#: An exception line of a traceback (torchrun prefixes ranks' lines with ``[rankN]:``).
+_EXCEPTION_LINE = re.compile(
+    r"^\s*(?:\[(?:rank|default)\d+\]:\s*)?((?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*"
+    r"(?:Error|Exception|Interrupt)): (.+)$"
+)
 
 
 class LaunchError(RuntimeError):
@@ -196,7 +203,7 @@ def run_streaming(command: list[str], env: Mapping[str, str] | None = None) -> N
     """
     child_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
     logger.info("launching: %s", shlex.join(command))
-    tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    tail: collections.deque[str] = collections.deque(maxlen=STDERR_SCAN_LINES)
     with subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -220,11 +227,22 @@ def run_streaming(command: list[str], env: Mapping[str, str] | None = None) -> N
         for reader in readers:
             reader.join()
     if returncode != 0:
-        quoted = "\n".join(f"  | {line}" for line in tail) or "  (nothing on stderr)"
+        lines = list(tail)
+        quoted = "\n".join(f"  | {line}" for line in lines[-STDERR_TAIL_LINES:])
         raise LaunchError(
-            f"the training processes failed with exit code {returncode}; the last lines of "
-            f"their stderr:\n{quoted}\ncommand: {shlex.join(command)}"
+            f"the training processes failed with exit code {returncode}"
+            f"{_reason(lines)}; the last lines of their stderr:\n"
+            f"{quoted or '  (nothing on stderr)'}\ncommand: {shlex.join(command)}"
         )
+
+
+def _reason(lines: list[str]) -> str:
+    """``: <the last exception a rank raised>``, or nothing when stderr shows none."""
+    for line in reversed(lines):
+        found = _EXCEPTION_LINE.match(line)
+        if found and found.group(1).rsplit(".", 1)[-1] != "ChildFailedError":
+            return f": {found.group(1).rsplit('.', 1)[-1]}: {found.group(2).strip()}"
+    return ""
 
 
 def _relay(stream: IO[str] | None, tail: collections.deque[str] | None) -> None:

@@ -132,4 +132,8 @@ def _configure_logging(rank: int) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from torch.distributed.elastic.multiprocessing.errors import record
+
+    # Under torchrun, a failing rank's exception (not just its exit code) reaches the
+    # launcher's summary, the last lines the training node quotes.
+    record(main)()
