@@ -53,6 +53,8 @@ SUMMARY_FILE = "training_summary.json"
 #: Lines of the child's stderr quoted when it fails, and searched for the exception.
 STDERR_TAIL_LINES = 25
 STDERR_SCAN_LINES = 400
+#: The level of a child's log line (the other ranks' lines start with ``[rank r] ``).
+_LEVEL_PREFIX = re.compile(r"^(?:\[rank \d+\] )?(CRITICAL|ERROR|WARNING):")
 #: An exception line of a traceback (torchrun prefixes ranks' lines with ``[rankN]:``).
 _EXCEPTION_LINE = re.compile(
     r"^\s*(?:\[(?:rank|default)\d+\]:\s*)?((?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*"
@@ -255,7 +257,14 @@ def _relay(stream: IO[str] | None, tail: collections.deque[str] | None) -> None:
             continue
         if tail is not None:
             tail.append(line)
-        logger.info("%s", line)
+        # No rich markup: "[rank1]:" would read as a style tag and vanish from the log.
+        logger.log(_level(line), "%s", line, extra={"markup": False})
+
+
+def _level(line: str) -> int:
+    """The level a child's log line carries (``WARNING:name:...``), else INFO."""
+    found = _LEVEL_PREFIX.match(line)
+    return int(getattr(logging, found.group(1))) if found else logging.INFO
 
 
 def _materialize(student: StudentBundle) -> None:
