@@ -142,6 +142,10 @@ def test_launch_checks_fail_before_any_work(tmp_path, monkeypatch):
     monkeypatch.setattr("torch.cuda.device_count", lambda: 0)
     with pytest.raises(LaunchError, match=r"training\.launcher\.backend: nccl needs one GPU"):
         LauncherConfig(nproc_per_node=2, backend="nccl").check_startable()
+    LauncherConfig(nproc_per_node=2).check_startable()  # CPU processes
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 1)
+    with pytest.raises(LaunchError, match=r"nproc_per_node=2 but 1 GPU\(s\) are visible"):
+        LauncherConfig(nproc_per_node=2).check_startable()
 
 
 def test_bad_parameters_fail_in_the_node_before_launching(monkeypatch):

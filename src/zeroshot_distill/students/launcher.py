@@ -135,14 +135,21 @@ class LauncherConfig(BaseModel):
                     f"(relative paths start at {os.getcwd()}); write one with `accelerate "
                     "config --config_file <path>` or use training.launcher.nproc_per_node"
                 )
-        if self.backend == "nccl":
-            available = torch.cuda.device_count()
-            if available < (self.nproc_per_node or 1):
-                raise LaunchError(
-                    f"training.launcher.backend: nccl needs one GPU per process, but "
-                    f"nproc_per_node={self.nproc_per_node} and {available} GPU(s) are visible "
-                    "(set backend: gloo for CPU processes, or fewer processes)"
-                )
+        if self.nproc_per_node is None:
+            return
+        available = torch.cuda.device_count()
+        if self.backend == "nccl" and available < self.nproc_per_node:
+            raise LaunchError(
+                f"training.launcher.backend: nccl needs one GPU per process, but "
+                f"nproc_per_node={self.nproc_per_node} and {available} GPU(s) are visible "
+                "(set backend: gloo for CPU processes, or fewer processes)"
+            )
+        if 0 < available < self.nproc_per_node:  # rank r trains on GPU r
+            raise LaunchError(
+                f"training.launcher.nproc_per_node={self.nproc_per_node} but {available} GPU(s) "
+                "are visible: each process takes its own GPU (set nproc_per_node to at most "
+                f"{available}, or CUDA_VISIBLE_DEVICES='' to train on the CPU)"
+            )
 
 
 def train_in_child_processes(
