@@ -9,6 +9,7 @@ from zeroshot_distill.students import (
     MultiTaskCollator,
     MultiTaskDataset,
     MultiTaskLengthSampler,
+    RankBatchSampler,
     TargetTooLongError,
     TaskPrefixes,
     encode_examples,
@@ -99,3 +100,47 @@ def test_length_sampler_groups_lengths_and_keeps_the_rationale_share():
     shares = [(rationales[r] > 0).mean() for r in runs[:-1]]
     assert min(shares) >= 0.1 and max(shares) <= 0.5  # no label-only or rationale-only batch
     assert padding_efficiency(first) > 0.8 > 0.65 > padding_efficiency(rng.permutation(n))
+
+
+@pytest.mark.parametrize(
+    ("n", "batch", "world"), [(403, 16, 2), (403, 16, 3), (37, 8, 4), (5, 4, 2)]
+)
+def test_length_sampler_splits_each_epoch_among_ranks_once_each(n, batch, world):
+    rng = np.random.default_rng(1)
+    inputs = rng.integers(20, 300, n)
+    rationales = np.where(rng.random(n) < 0.3, rng.integers(20, 250, n), 0)
+    ranks = [
+        RankBatchSampler(
+            MultiTaskLengthSampler(inputs, rationales, batch, seed=3, num_replicas=world, rank=rank)
+        )
+        for rank in range(world)
+    ]
+    for epoch in range(2):
+        per_rank = [list(r) for r in ranks]
+        counts = {len(batches) for batches in per_rank}
+        assert counts == {len(ranks[0])}  # the same number of steps on every rank
+        seen = [i for batches in per_rank for b in batches for i in b]
+        assert sorted(seen) == list(range(n)), epoch  # every example once, none repeated
+        assert max(len(b) for batches in per_rank for b in batches) <= batch
+        assert min(len(b) for batches in per_rank for b in batches) >= 1
+    # the ranks' union is the one-process epoch, split where the count needed it
+    single = MultiTaskLengthSampler(inputs, rationales, batch, seed=3)
+    assert sorted(single) == list(range(n))
+
+
+def test_length_sampler_follows_the_epoch_the_data_loader_sets():
+    sampler = MultiTaskLengthSampler([5] * 20, [0] * 20, 4, seed=0, num_replicas=2, rank=1)
+    batches = RankBatchSampler(sampler)
+    first = list(batches)
+    sampler.set_epoch(0)
+    assert list(batches) == first
+    assert list(batches) != first
+
+
+def test_length_sampler_refuses_what_cannot_be_shared_without_repeats():
+    with pytest.raises(ValueError, match="cannot be shared by 3 processes"):
+        MultiTaskLengthSampler([5, 5], [0, 0], 4, num_replicas=3, rank=0)
+    with pytest.raises(ValueError, match=r"raise training\.batch_size"):
+        MultiTaskLengthSampler([5] * 5, [0] * 5, 1, num_replicas=2, rank=0)
+    with pytest.raises(RuntimeError, match="rank_batches"):
+        list(MultiTaskLengthSampler([5] * 4, [0] * 4, 2, num_replicas=2, rank=0))

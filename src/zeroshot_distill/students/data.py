@@ -201,6 +201,12 @@ class MultiTaskLengthSampler(Sampler[int]):
     and the rationale decoder see little padding. Batches come in random order with the
     most expensive first (an out-of-memory error shows at step 1) and a short last batch
     last (the data loader cuts consecutive runs of ``batch_size`` indices).
+
+    Data parallel (``num_replicas`` W > 1, one sampler per rank): every rank builds the same
+    batch list from the same seed and epoch, the batch count is brought to a multiple of W
+    by splitting batches in two (never by repeating rows), and rank ``r`` takes batches
+    ``r, r + W, ...`` through :meth:`rank_batches` / :class:`RankBatchSampler`. Every example
+    is so seen exactly once per epoch and all ranks take the same number of steps.
     """
 
     def __init__(
@@ -213,13 +219,28 @@ class MultiTaskLengthSampler(Sampler[int]):
         chunk: int = 4,
         jitter: float = 0.1,
         seed: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
     ):
         if len(input_lengths) != len(rationale_lengths):
             raise ValueError("input_lengths and rationale_lengths differ in length")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} is not in [0, num_replicas={num_replicas})")
+        if len(input_lengths) < num_replicas:
+            raise ValueError(
+                f"{len(input_lengths)} training examples cannot be shared by {num_replicas} "
+                "processes (each needs at least one): use fewer processes or more data"
+            )
+        if batch_size == 1 and len(input_lengths) % num_replicas:
+            raise ValueError(
+                f"batch_size 1 cannot share {len(input_lengths)} examples evenly among "
+                f"{num_replicas} processes without repeating one: raise training.batch_size"
+            )
         self.inputs = np.asarray(input_lengths, dtype=float)
         self.rationales = np.asarray(rationale_lengths, dtype=float)
         self.batch_size, self.megabatch, self.chunk = batch_size, megabatch, chunk
         self.jitter, self.seed, self.epoch = jitter, seed, 0
+        self.num_replicas, self.rank = num_replicas, rank
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -229,8 +250,35 @@ class MultiTaskLengthSampler(Sampler[int]):
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
+        if self.num_replicas > 1:
+            raise RuntimeError(
+                "a data-parallel MultiTaskLengthSampler yields batches: iterate rank_batches() "
+                "or wrap it in RankBatchSampler"
+            )
+        batches = self.batches()
+        return iter([int(i) for b in batches for i in b])
+
+    def num_batches(self) -> int:
+        """Batches per epoch over all ranks: every run of ``batch_size`` rows but the last is
+        full, then split up to a multiple of ``num_replicas``."""
+        full_and_short = -(-len(self.inputs) // self.batch_size)
+        return -(-full_and_short // self.num_replicas) * self.num_replicas
+
+    def rank_batches(self) -> list[list[int]]:
+        """This rank's batches of the next epoch: ``r, r + W, ...`` of :meth:`batches`."""
+        batches = self.batches()
+        return [[int(i) for i in b] for b in batches[self.rank :: self.num_replicas]]
+
+    def batches(self) -> list[np.ndarray]:
+        """The next epoch's batches for all ranks (advances the epoch counter)."""
         rng = np.random.default_rng([self.seed, self.epoch])
         self.epoch += 1
+        batches = self._epoch_batches(rng)
+        while len(batches) % self.num_replicas:
+            batches = _split_one(batches)
+        return batches
+
+    def _epoch_batches(self, rng: np.random.Generator) -> list[np.ndarray]:
         batches: list[np.ndarray] = []
         for mega in _runs(rng.permutation(len(self.inputs)), self.megabatch * self.batch_size):
             mega = mega[np.argsort(self._noisy(self.inputs[mega], rng), kind="stable")]
@@ -242,7 +290,7 @@ class MultiTaskLengthSampler(Sampler[int]):
         if len(full):
             costliest = max(range(len(full)), key=lambda i: self._cost(full[i]))
             order = [costliest, *[i for i in order if i != costliest]]
-        return iter([int(i) for b in [*(full[i] for i in order), *short] for i in b])
+        return [*(full[i] for i in order), *short]
 
     def _deal(self, rows: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
         sizes = [len(r) for r in _runs(rows, self.batch_size)]
@@ -270,6 +318,33 @@ class MultiTaskLengthSampler(Sampler[int]):
 
 def _runs(values: np.ndarray, size: int) -> list[np.ndarray]:
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _split_one(batches: list[np.ndarray]) -> list[np.ndarray]:
+    """Split the last of the largest batches in two, in place: alternate rows, so both
+    halves keep its lengths and its share of rationales (rows within a batch are grouped)."""
+    sizes = [len(b) for b in batches]
+    largest = max(range(len(batches)), key=lambda i: (sizes[i], i))
+    if sizes[largest] < 2:
+        raise ValueError("no batch left to split: fewer examples than processes")
+    rows = batches[largest]
+    return [*batches[:largest], rows[0::2], rows[1::2], *batches[largest + 1 :]]
+
+
+class RankBatchSampler(Sampler[list[int]]):
+    """This rank's batches of a data-parallel :class:`MultiTaskLengthSampler`, as a batch
+    sampler for ``DataLoader(batch_sampler=...)``. It already holds only this rank's share:
+    the data loader must not shard it again (see ``MultiTaskTrainer.get_train_dataloader``).
+    """
+
+    def __init__(self, sampler: MultiTaskLengthSampler):
+        self.sampler = sampler  # the attribute accelerate looks for to call set_epoch
+
+    def __len__(self) -> int:
+        return self.sampler.num_batches() // self.sampler.num_replicas
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.sampler.rank_batches())
 
 
 @dataclass

@@ -15,7 +15,11 @@ What this module adds, in one small subclass:
 - a length-grouped sampler (:class:`MultiTaskLengthSampler`) that groups by input *and*
   rationale length while keeping each batch's share of rationales;
 - the best weights are kept in memory at each new best validation accuracy and restored at
-  the end (no checkpoint files to write and read back).
+  the end (no checkpoint files to write and read back);
+- data parallelism (``torchrun`` / ``accelerate launch``, or ``training.launcher`` from the
+  node, see :mod:`~zeroshot_distill.students.launcher`): each rank takes its own share of the
+  length-grouped batches (every example once per epoch), rank 0 evaluates and every rank
+  follows its result, so all ranks select and stop together.
 
 Reading order: :func:`train_from_training_set` (the entry point) -> :func:`train_student`
 -> :class:`MultiTaskTrainer`.
@@ -32,7 +36,9 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
+from accelerate.data_loader import BatchSamplerShard
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from torch.utils.data import DataLoader
 from transformers import (
     EarlyStoppingCallback,
     PrinterCallback,
@@ -46,11 +52,13 @@ from zeroshot_distill.students.data import (
     MultiTaskCollator,
     MultiTaskDataset,
     MultiTaskLengthSampler,
+    RankBatchSampler,
     TaskPrefixes,
     as_records,
     encode_examples,
 )
 from zeroshot_distill.students.inference import accuracy, predict_labels
+from zeroshot_distill.students.launcher import LauncherConfig, train_in_child_processes
 from zeroshot_distill.students.loss import MultiTaskSeq2Seq
 from zeroshot_distill.students.model import StudentBundle, StudentConfig, load_student
 from zeroshot_distill.tasks.spec import TaskSpec
@@ -96,6 +104,7 @@ class TrainingConfig(BaseModel):
     generation_max_new_tokens: int | None = Field(None, ge=1)
     label_decoding: Literal["score", "generate"] = "score"
     progress_bar: bool = True
+    launcher: LauncherConfig | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any] | TrainingConfig) -> TrainingConfig:
@@ -162,9 +171,21 @@ def train_student_model(
     the best student (by validation label accuracy), the training history (one row per
     logging step and per evaluation) and the MLflow metrics (label and rationale losses per
     step, validation accuracy per evaluation, best step, wall time, samples/s).
+
+    With ``training.launcher`` set, training runs in child processes under ``torchrun`` or
+    ``accelerate launch`` (:mod:`~zeroshot_distill.students.launcher`) and this returns what
+    their rank 0 saved; parameters, task and splits are checked here first.
     """
-    result = train_from_training_set(training_set, training, task, seed=seed)
-    return result.student, result.history, summary_metrics(result.history, result.summary)
+    config = TrainingConfig.from_params(training)
+    if config.launcher is None:
+        result = train_from_training_set(training_set, config, task, seed=seed)
+        return result.student, result.history, summary_metrics(result.history, result.summary)
+    TaskSpec.from_params(task)
+    split_training_set(training_set)
+    student, history, summary = train_in_child_processes(
+        training_set, training, task, seed, config.launcher
+    )
+    return student, history, summary_metrics(history, summary)
 
 
 def split_training_set(training_set: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -324,7 +345,20 @@ def _training_arguments(config: TrainingConfig, output_dir: str, seed: int) -> T
         report_to="none",
         disable_tqdm=not config.progress_bar,
         dataloader_pin_memory=on_cuda,
+        **_distributed_arguments(config.launcher),
     )
+
+
+def _distributed_arguments(launcher: LauncherConfig | None) -> dict[str, Any]:
+    """Process group settings of ``training.launcher`` (used only under several processes)."""
+    if launcher is None:
+        return {}
+    arguments: dict[str, Any] = {}
+    if launcher.ddp_backend is not None:
+        arguments["ddp_backend"] = launcher.ddp_backend
+    if launcher.timeout_s is not None:
+        arguments["ddp_timeout"] = max(1, round(launcher.timeout_s))
+    return arguments
 
 
 def _use_bf16(precision: str, on_cuda: bool) -> bool:
@@ -404,25 +438,21 @@ class MultiTaskTrainer(Trainer):
         ignore_keys: list[str] | None = None,
         metric_key_prefix: str = "eval",
     ) -> dict[str, float]:
-        """Read labels for the validation rows; accuracy against their ``label``."""
+        """Read labels for the validation rows; accuracy against their ``label``.
+
+        Under several processes rank 0 evaluates the whole valid split and the others take
+        its figures (they wait meanwhile): model selection and early stopping then decide
+        the same on every rank, and the evaluation costs one process, not all.
+        """
         started = time.perf_counter()
-        rows = self.eval_dataset if eval_dataset is None else as_records(eval_dataset)
-        student = self.accelerator.unwrap_model(self.model).model
-        predicted = predict_labels(
-            student,
-            self.processing_class,
-            self.spec,
-            rows,
-            self.args.per_device_eval_batch_size,
-            prefix=self.config.label_prefix,
-            max_input_length=self.config.max_input_length,
-            max_new_tokens=self.config.new_tokens,
-            decoding=self.config.label_decoding,
-        )
-        metrics = {
-            f"{metric_key_prefix}_accuracy": accuracy(predicted, [r["label"] for r in rows]),
-            f"{metric_key_prefix}_unparsed_rate": sum(p is None for p in predicted) / len(rows),
-        }
+        metrics: dict[str, float] | None = None
+        if self.args.process_index == 0:
+            metrics = self._valid_metrics(eval_dataset, metric_key_prefix)
+        if self.args.world_size > 1:
+            shared = [metrics]
+            torch.distributed.broadcast_object_list(shared, src=0)
+            metrics = shared[0]
+        assert metrics is not None
         self._eval_seconds += time.perf_counter() - started
         logger.info(
             "step %d: valid accuracy %.3f (unparsed %.3f)",
@@ -436,20 +466,72 @@ class MultiTaskTrainer(Trainer):
         )
         return metrics
 
+    def _valid_metrics(self, eval_dataset: Any, metric_key_prefix: str) -> dict[str, float]:
+        rows = self.eval_dataset if eval_dataset is None else as_records(eval_dataset)
+        student = self.accelerator.unwrap_model(self.model).model
+        predicted = predict_labels(
+            student,
+            self.processing_class,
+            self.spec,
+            rows,
+            self.args.per_device_eval_batch_size,
+            prefix=self.config.label_prefix,
+            max_input_length=self.config.max_input_length,
+            max_new_tokens=self.config.new_tokens,
+            decoding=self.config.label_decoding,
+        )
+        return {
+            f"{metric_key_prefix}_accuracy": accuracy(predicted, [r["label"] for r in rows]),
+            f"{metric_key_prefix}_unparsed_rate": sum(p is None for p in predicted) / len(rows),
+        }
+
     # ---- length grouping over input and rationale lengths
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         dataset = train_dataset if train_dataset is not None else self.train_dataset
-        if not self.config.group_by_length or not isinstance(dataset, MultiTaskDataset):
+        distributed = self.args.world_size > 1
+        if not isinstance(dataset, MultiTaskDataset) or not (
+            self.config.group_by_length or distributed
+        ):
             return super()._get_train_sampler(train_dataset)
-        rationale_lengths = dataset.rationale_lengths
+        input_lengths, rationale_lengths = dataset.input_lengths, dataset.rationale_lengths
         if self.config.alpha == 1.0:  # rationales are not trained: group by input only
             rationale_lengths = [0] * len(dataset)
+        if not self.config.group_by_length:  # data parallel, ungrouped: random batches that
+            input_lengths = [0] * len(dataset)  # still keep their share of rationales
+            rationale_lengths = [int(n > 0) for n in rationale_lengths]
         return MultiTaskLengthSampler(
-            dataset.input_lengths,
+            input_lengths,
             rationale_lengths,
             self.args.train_batch_size,
             seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
+            num_replicas=self.args.world_size,
+            rank=self.args.process_index,
         )
+
+    def get_train_dataloader(self) -> DataLoader:
+        """Under several processes: this rank's share of the length-grouped batches.
+
+        ``accelerator.prepare`` would shard the batches a second time and, to even out the
+        last step, repeat examples; the sampler has already given each rank its share of an
+        epoch with equal batch counts, so the shard wrapper is made a pass-through (as the
+        ``Trainer`` itself does for its rank-aware ``BatchRebalanceSampler``).
+        """
+        sampler = self._get_train_sampler()
+        if not isinstance(sampler, MultiTaskLengthSampler) or sampler.num_replicas == 1:
+            return super().get_train_dataloader()
+        batches = RankBatchSampler(sampler)
+        loader = DataLoader(
+            self.train_dataset,
+            batch_sampler=batches,
+            collate_fn=self.data_collator,
+            num_workers=self.args.dataloader_num_workers,
+            pin_memory=self.args.dataloader_pin_memory,
+        )
+        prepared = self.accelerator.prepare(loader)
+        shard = getattr(prepared, "batch_sampler", None)
+        if isinstance(shard, BatchSamplerShard) and shard.batch_sampler is batches:
+            shard.num_processes, shard.process_index = 1, 0
+        return prepared
 
     # ---- the run
     def train_and_select(self) -> dict[str, Any]:
@@ -461,6 +543,10 @@ class MultiTaskTrainer(Trainer):
         wall = time.perf_counter() - started
         self.keep_best.restore(self.model)
         train_seconds = max(wall - self._eval_seconds, 1e-9)
+        examples_seen = self._examples_seen
+        if self.args.world_size > 1:  # every rank's own examples, summed
+            total = torch.tensor(examples_seen, device=self.args.device)
+            examples_seen = int(self.accelerator.reduce(total, reduction="sum").item())
         return {
             "best_step": self.keep_best.best_step,
             "best_valid_accuracy": self.keep_best.best,
@@ -469,7 +555,9 @@ class MultiTaskTrainer(Trainer):
             "stopped_early": self.state.global_step < self.state.max_steps,
             "wall_time_s": wall,
             "eval_time_s": self._eval_seconds,
-            "train_samples_per_s": self._examples_seen * self.args.world_size / train_seconds,
+            "train_samples_per_s": examples_seen / train_seconds,
+            "examples_seen": examples_seen,
+            "world_size": self.args.world_size,
             "bf16": bool(self.args.bf16),
         }
 
