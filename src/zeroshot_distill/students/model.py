@@ -20,11 +20,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from transformers import (
+    AutoConfig,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     ByT5Tokenizer,
@@ -54,6 +55,11 @@ class StudentBundle:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def family(self) -> str:
+        """The runtime code path: ``seq2seq`` (T5, encoder students) or ``causal_lm``."""
+        return "seq2seq" if getattr(self.model.config, "is_encoder_decoder", False) else "causal_lm"
 
     @property
     def num_parameters(self) -> int:
@@ -96,6 +102,10 @@ class StudentConfig(BaseModel):
     name_or_path: str | None = None
     architecture: dict[str, Any] | None = None
     tokenizer: str | None = None
+    family: Literal["auto", "seq2seq", "causal_lm", "encoder"] = "auto"
+    #: Encoder students only: BertConfig arguments of the decoder trained from scratch
+    #: (``num_hidden_layers``, ``hidden_size``, ...); ``None``: a default sized like the encoder.
+    decoder: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> StudentConfig:
@@ -104,6 +114,8 @@ class StudentConfig(BaseModel):
                 "set exactly one of `name_or_path` (a hub id or local directory) and "
                 "`architecture` (T5Config arguments for a random tiny model)"
             )
+        if self.decoder is not None and self.family not in ("auto", "encoder"):
+            raise ValueError(_decoder_only_for_encoders(self.family))
         return self
 
     @classmethod
@@ -136,6 +148,13 @@ def load_student(
             (e.g. an unknown hub id while ``HF_HUB_OFFLINE=1``), with what to do about it.
     """
     cfg = StudentConfig.from_params(config)
+    family = resolve_family(cfg)
+    if cfg.decoder is not None and family != "encoder":
+        raise StudentLoadError(f"invalid student config: {_decoder_only_for_encoders(family)}")
+    if family == "encoder":
+        from zeroshot_distill.students.encoder_decoder import load_encoder_student
+
+        return load_encoder_student(cfg, seed)
     tokenizer = _load_tokenizer(cfg.tokenizer or cfg.name_or_path or BYT5)
     if cfg.architecture is not None:
         model = _build_random_t5(cfg.architecture, tokenizer, seed)
@@ -147,6 +166,27 @@ def load_student(
             "T5-like (t5-small, google/t5-v1_1-base, google/flan-t5-base, ...)"
         )
     return StudentBundle(model=model, tokenizer=tokenizer, info={"source": cfg.source})
+
+
+def resolve_family(cfg: StudentConfig) -> str:
+    """``cfg.family``, or for ``auto``: ``encoder`` for a bare encoder checkpoint (BERT-like)
+    or an ``architecture`` whose ``model_type`` is an encoder, else ``seq2seq``."""
+    if cfg.family != "auto":
+        return cfg.family
+    from zeroshot_distill.students.encoder_decoder import ENCODER_MODEL_TYPES, is_bare_encoder
+
+    if cfg.architecture is not None:
+        model_type = cfg.architecture.get("model_type")
+        return "encoder" if model_type in ENCODER_MODEL_TYPES else "seq2seq"
+    checkpoint = _from_pretrained(AutoConfig, cfg.name_or_path or "", "config")
+    return "encoder" if is_bare_encoder(checkpoint) else "seq2seq"
+
+
+def _decoder_only_for_encoders(family: str) -> str:
+    return (
+        f"`training.student.decoder` is only for encoder students, but the family is {family!r}: "
+        "remove `decoder` or set `training.student.family: encoder` with a BERT-like encoder"
+    )
 
 
 def save_student(bundle: StudentBundle, directory: str | os.PathLike[str]) -> None:

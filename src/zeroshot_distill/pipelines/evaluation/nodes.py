@@ -50,6 +50,9 @@ PREDICTION_COLUMNS = [
 ]
 # Training summary keys of a saved student (StudentBundle.info) shown in the report.
 _STUDENT_INFO_KEYS = (
+    "student_kind",
+    "encoder",
+    "decoder_layers",
     "alpha",
     "n_train",
     "n_train_with_rationale",
