@@ -149,6 +149,8 @@ def test_decoder_for_another_family_names_the_parameter(config):
             r"training\.student\.decoder",
         ),
         ({"architecture": TINY_ENCODER, "family": "bogus"}, "family"),
+        ({"architecture": {**TINY_ENCODER, "d_model": 64}}, r"architecture.*\['d_model'\]"),
+        ({"architecture": TINY_ENCODER, "decoder": {"hidden_sise": 8}}, "hidden_sise"),
     ],
 )
 def test_bad_encoder_settings_are_clear_errors(config, message):
@@ -297,7 +299,7 @@ def test_saved_encoder_student_reloads_with_identical_predictions(
 
 @pytest.mark.trains
 def test_nodes_train_evaluate_and_predict_with_an_encoder_student(trained_encoder_student):
-    spec, training_set, _ = trained_encoder_student
+    _, training_set, _ = trained_encoder_student
     params = {**TRAIN_PARAMS, "max_steps": 4, "eval_steps": 2, "logging_steps": 1}
     student, history, metrics = train_student_model(training_set, params, NLI_TASK, seed=1)
     assert student.info["final_step"] == 4 and student.info["student_kind"] == "encoder"

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 from transformers import (
+    CONFIG_MAPPING,
     AutoConfig,
     AutoModel,
     BertConfig,
@@ -157,6 +158,7 @@ def _build_random_encoder(
         raise StudentLoadError(
             f"`training.student.architecture` must not set {clash}: they come from the tokenizer"
         )
+    _refuse_unknown_keys(CONFIG_MAPPING[model_type], settings, "training.student.architecture")
     try:
         config = AutoConfig.for_model(
             model_type, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **settings
@@ -180,6 +182,7 @@ def _build_decoder(
         raise StudentLoadError(
             f"`training.student.decoder` must not set {clash}: they come from the tokenizer"
         )
+    _refuse_unknown_keys(BertConfig, given, "training.student.decoder")
     enc = encoder.config
     hidden = int(given.pop("hidden_size", enc.hidden_size))
     heads = given.pop("num_attention_heads", None)
@@ -211,6 +214,20 @@ def _build_decoder(
         return BertLMHeadModel(config)
     except (TypeError, ValueError) as err:
         raise StudentLoadError(f"invalid `training.student.decoder` {settings}: {err}") from err
+
+
+def _refuse_unknown_keys(
+    config_class: type[PretrainedConfig], settings: Mapping[str, Any], where: str
+) -> None:
+    """A typo (``hidden_sise``) or a key of another model (T5's ``d_model``) would be kept
+    silently by the config class and change nothing: refuse it by name instead."""
+    known = set(config_class().to_dict()) | set(getattr(config_class, "attribute_map", {}))
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise StudentLoadError(
+            f"`{where}` has keys that {config_class.__name__} does not know: {unknown} "
+            f"(e.g. hidden_size, num_hidden_layers, num_attention_heads, intermediate_size)"
+        )
 
 
 @torch.no_grad()
