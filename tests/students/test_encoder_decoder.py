@@ -295,6 +295,7 @@ def test_saved_encoder_student_reloads_with_identical_predictions(
     # A saved encoder student is a seq2seq checkpoint: usable as `name_or_path` again.
     by_path = load_student({"name_or_path": str(tmp_path / "student")})
     assert isinstance(by_path.model, EncoderDecoderModel) and by_path.family == "seq2seq"
+    assert by_path.info["student_kind"] == "encoder"
 
 
 @pytest.mark.trains

@@ -165,7 +165,10 @@ def load_student(
             f"{cfg.source!r} is not an encoder-decoder (seq2seq) model; the student must be "
             "T5-like (t5-small, google/t5-v1_1-base, google/flan-t5-base, ...)"
         )
-    return StudentBundle(model=model, tokenizer=tokenizer, info={"source": cfg.source})
+    from zeroshot_distill.students.encoder_decoder import encoder_student_info
+
+    info = {"source": cfg.source, **encoder_student_info(model)}  # a saved encoder student
+    return StudentBundle(model=model, tokenizer=tokenizer, info=info)
 
 
 def resolve_family(cfg: StudentConfig) -> str:
