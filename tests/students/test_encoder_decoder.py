@@ -173,6 +173,24 @@ def test_config_keeps_family_and_decoder():
     assert cfg.family == "auto" and cfg.decoder == {"hidden_size": 8}
 
 
+def test_the_encoder_tiny_preset_is_a_valid_training_block():
+    """conf/base/students/encoder_tiny.yml: one `_student_encoder_tiny` key whose `student`
+    replaces `training.student` and whose other keys override `training`."""
+    import yaml
+
+    from zeroshot_distill.students import TrainingConfig
+
+    preset = yaml.safe_load((PROJECT_ROOT / "conf/base/students/encoder_tiny.yml").read_text())
+    assert list(preset) == ["_student_encoder_tiny"]
+    block = preset["_student_encoder_tiny"]
+    training = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_training.yml").read_text())
+    config = TrainingConfig.from_params({**training["training"], **block})
+    student = load_student(config.student, seed=0)
+    assert isinstance(student.model, EncoderDecoderModel)
+    assert student.info["student_kind"] == "encoder"
+    assert student.model.config.encoder.hidden_size == 64
+
+
 # -------------------------------------------------------------------- scoring, generation
 def test_batched_label_scores_equal_one_row_scores(encoder_student, nli_spec):
     rows = cue_rows(7, nli_spec)
