@@ -332,6 +332,8 @@ def test_nodes_train_evaluate_and_predict_with_an_encoder_student(trained_encode
     assert profile["model"]["label_decoding"] == "score"
     assert profile["model"]["model_type"] == "encoder-decoder"
     assert profile["model"]["student_kind"] == "encoder"
+    assert profile["model"]["layers (encoder/decoder)"] == "1/2"
+    assert profile["model"]["d_model"] == 64
     new_rows = examples[examples["split"] == "test"].drop(columns=["split"])
     predicted = predict_new_examples(student, new_rows, NLI_TASK, {"batch_size": 4})
     assert predicted["valid_output"].all()

@@ -16,6 +16,7 @@ for any task with a label set the same way for every student family.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,8 @@ from zeroshot_distill.students.model import (
     _from_pretrained,
     _load_tokenizer,
 )
+
+logger = logging.getLogger(__name__)
 
 #: ``model_type`` values of bare encoders (``family: auto`` makes them encoder students).
 ENCODER_MODEL_TYPES = frozenset(
@@ -114,6 +117,14 @@ def load_encoder_student(cfg: StudentConfig, seed: int | None = None) -> Student
                 "RoBERTa, DeBERTa-v3, ModernBERT, MiniLM)"
             )
         encoder_source = name
+        logger.info(
+            "encoder student: %s (%s) under a decoder trained from scratch; transformers' "
+            "load report may list the checkpoint's own head (e.g. cls.*) as UNEXPECTED and a "
+            "pooler as MISSING: expected, the decoder replaces the head and the pooler is "
+            "unused",
+            name,
+            encoder.config.model_type,
+        )
     decoder = _build_decoder(cfg.decoder, encoder, tokenizer)
     if encoder.config.hidden_size == decoder.config.hidden_size:
         _start_from_encoder_embeddings(decoder, encoder, len(tokenizer))
