@@ -27,6 +27,7 @@ from zeroshot_distill.pipelines.training.nodes import train_student_model
 from zeroshot_distill.students import (
     StudentConfig,
     StudentLoadError,
+    TrainingConfigError,
     accuracy,
     generate_rationales,
     label_log_probs,
@@ -438,6 +439,20 @@ def test_a_student_from_a_local_encoder_directory_trains_and_scores(local_encode
     assert scores.shape == (len(test), 2) and np.isfinite(scores).all()
     labels = predict_labels(model, tok, spec, test, batch_size=4)
     assert set(labels) <= {"positive", "negative"}
+
+
+def test_lengths_beyond_the_position_embeddings_fail_before_training(local_encoder_dir):
+    """The local BERT has 128 positions: a longer max_input_length would crash mid-run."""
+    params = {
+        **TRAIN_PARAMS,
+        "student": {"name_or_path": str(local_encoder_dir), "decoder": {"num_hidden_layers": 1}},
+        "max_input_length": 512,
+    }
+    with pytest.raises(TrainingConfigError, match=r"training\.max_input_length=512.*128"):
+        train_student_model(_sentiment_rows(), params, SENTIMENT_TASK, seed=0)
+    wide = {**params, "max_input_length": 128, "max_rationale_length": 600}
+    with pytest.raises(TrainingConfigError, match=r"training\.max_rationale_length=600.*512"):
+        train_student_model(_sentiment_rows(), wide, SENTIMENT_TASK, seed=0)
 
 
 def test_missing_encoder_directory_is_a_clear_error(tmp_path):

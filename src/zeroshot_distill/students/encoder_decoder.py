@@ -138,6 +138,8 @@ def load_encoder_student(cfg: StudentConfig, seed: int | None = None) -> Student
         "encoder_model_type": encoder.config.model_type,
         "decoder_layers": decoder.config.num_hidden_layers,
         "decoder_hidden_size": decoder.config.hidden_size,
+        "max_input_positions": _input_position_limit(encoder.config),
+        "max_target_positions": decoder.config.max_position_embeddings,
     }
     return StudentBundle(model=model, tokenizer=tokenizer, info=info)
 
@@ -152,6 +154,20 @@ def encoder_student_info(model: PreTrainedModel) -> dict[str, Any]:
         "student_kind": "encoder",
         "encoder_model_type": model.config.encoder.model_type,
     }
+
+
+def _input_position_limit(config: PretrainedConfig) -> int | None:
+    """Longest input (tokens) the encoder's absolute position embeddings cover; ``None``
+    where positions are relative only (DeBERTa-v3). RoBERTa-like models start counting
+    positions after the pad id, so two of their slots are never used."""
+    if getattr(config, "position_biased_input", True) is False:
+        return None
+    limit = getattr(config, "max_position_embeddings", None)
+    if limit is None:
+        return None
+    if config.model_type in {"roberta", "xlm-roberta", "camembert"}:
+        return int(limit) - int(config.pad_token_id or 0) - 1
+    return int(limit)
 
 
 def _build_random_encoder(
