@@ -153,6 +153,8 @@ def encoder_student_info(model: PreTrainedModel) -> dict[str, Any]:
         "family": "seq2seq",
         "student_kind": "encoder",
         "encoder_model_type": model.config.encoder.model_type,
+        "max_input_positions": _input_position_limit(model.config.encoder),
+        "max_target_positions": model.config.decoder.max_position_embeddings,
     }
 
 

@@ -11,6 +11,11 @@ Three sources, chosen by :class:`StudentConfig`:
   ``student_model`` version);
 - ``architecture: {d_model: 64, ...}``: a T5 with random weights built from a config, with
   the byte-level ByT5 tokenizer that needs no files. The offline default and the tests.
+
+An *encoder student* (``family: encoder``, or ``auto`` for a bare BERT-like checkpoint or an
+``architecture`` with an encoder ``model_type``) is an encoder under a decoder trained from
+scratch, built by :mod:`zeroshot_distill.students.encoder_decoder`; at runtime it is a
+seq2seq model like T5.
 """
 
 from __future__ import annotations
@@ -91,7 +96,12 @@ class StudentConfig(BaseModel):
 
     - ``name_or_path``: a hub id or a local ``save_pretrained`` directory;
     - ``architecture``: ``T5Config`` keyword arguments for a randomly initialised T5
-      (``vocab_size`` and the special token ids are taken from the tokenizer).
+      (``vocab_size`` and the special token ids are taken from the tokenizer), or for an
+      encoder student the encoder's config with its ``model_type`` (``bert``, ...).
+
+    ``family``: ``auto`` (from the checkpoint or ``architecture``), ``seq2seq``,
+    ``causal_lm`` or ``encoder``; ``decoder``: encoder students only, ``BertConfig``
+    arguments of the decoder trained from scratch.
 
     ``tokenizer``: ``byt5`` (the byte-level tokenizer, no files), a hub id or a directory;
     default: the model's own (``name_or_path``), or ``byt5`` for ``architecture``.
