@@ -38,6 +38,7 @@ from zeroshot_distill.students import (
 from zeroshot_distill.students.data import IGNORE_INDEX, encode_targets, pad
 from zeroshot_distill.students.encoder_decoder import is_bare_encoder
 from zeroshot_distill.students.inference import _target_log_probs
+from zeroshot_distill.students.loss import MultiTaskSeq2Seq
 from zeroshot_distill.students.model import load_saved_student, save_student
 from zeroshot_distill.tasks.spec import TaskSpec
 
@@ -157,6 +158,40 @@ def test_decoder_for_another_family_names_the_parameter(config):
 def test_bad_encoder_settings_are_clear_errors(config, message):
     with pytest.raises(StudentLoadError, match=message):
         load_student(config)
+
+
+@pytest.mark.parametrize(
+    ("model_type", "extra"),
+    [
+        ("roberta", {}),
+        ("deberta-v2", {}),
+        ("modernbert", {}),
+        ("electra", {"embedding_size": 16}),
+        ("albert", {"embedding_size": 16}),
+    ],
+)
+def test_other_encoder_families_score_and_train(model_type, extra, nli_spec):
+    """RoBERTa, DeBERTa, ModernBERT, ELECTRA, ALBERT (factorised embeddings) build from a
+    config, score labels batched as one row at a time, and pass gradients to both halves."""
+    architecture = {**TINY_ENCODER, "model_type": model_type, **extra}
+    if model_type == "modernbert":  # its config has no BERT-style dropout names
+        del architecture["hidden_dropout_prob"], architecture["attention_probs_dropout_prob"]
+    student = load_student({"architecture": architecture, "decoder": TINY_DECODER}, seed=0)
+    assert student.info["encoder_model_type"] == model_type
+    rows = cue_rows(4, nli_spec)
+    model, tokenizer = student.model, student.tokenizer
+    batched = label_log_probs(model, tokenizer, nli_spec, rows, 4)
+    single = np.concatenate(
+        [label_log_probs(model, tokenizer, nli_spec, [r], 1) for r in rows.to_dict("records")]
+    )
+    np.testing.assert_allclose(batched, single, atol=1e-4)
+    inputs = tokenizer(["predict: a", "explain: a"], padding=True, return_tensors="pt")
+    targets = pad(encode_targets(tokenizer, ["yes"]), IGNORE_INDEX)
+    MultiTaskSeq2Seq(model, 0.5)(
+        inputs.input_ids, inputs.attention_mask, targets, targets
+    ).loss.backward()
+    assert model.encoder.get_input_embeddings().weight.grad is not None
+    assert model.decoder.get_output_embeddings().weight.grad is not None
 
 
 def test_bare_encoder_detection():

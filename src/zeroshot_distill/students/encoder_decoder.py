@@ -126,8 +126,7 @@ def load_encoder_student(cfg: StudentConfig, seed: int | None = None) -> Student
             encoder.config.model_type,
         )
     decoder = _build_decoder(cfg.decoder, encoder, tokenizer)
-    if encoder.config.hidden_size == decoder.config.hidden_size:
-        _start_from_encoder_embeddings(decoder, encoder, len(tokenizer))
+    _start_from_encoder_embeddings(decoder, encoder, len(tokenizer))
     model = EncoderDecoderModel(encoder=encoder, decoder=decoder)
     _set_special_tokens(model, tokenizer)
     info = {
@@ -255,7 +254,7 @@ def _refuse_unknown_keys(
     if unknown:
         raise StudentLoadError(
             f"`{where}` has keys that {config_class.__name__} does not know: {unknown} "
-            f"(e.g. hidden_size, num_hidden_layers, num_attention_heads, intermediate_size)"
+            f"(its keys are the arguments of transformers' {config_class.__name__})"
         )
 
 
@@ -263,11 +262,14 @@ def _refuse_unknown_keys(
 def _start_from_encoder_embeddings(
     decoder: BertLMHeadModel, encoder: PreTrainedModel, vocab: int
 ) -> None:
-    """Copy (not tie) the encoder's token embeddings into the decoder: a pretrained
+    """Copy (not tie) the encoder's token embeddings into the decoder where they have the
+    same width (not ALBERT's or ELECTRA's factorised ones of another size): a pretrained
     encoder's embeddings are a better start for the decoder's input and (tied) output
     layer than random ones; the two are trained apart from here on."""
     source = encoder.get_input_embeddings().weight
     target = decoder.get_input_embeddings().weight
+    if source.shape[1] != target.shape[1]:
+        return
     rows = min(vocab, source.shape[0], target.shape[0])
     target[:rows].copy_(source[:rows])
 
