@@ -194,6 +194,34 @@ def test_other_encoder_families_score_and_train(model_type, extra, nli_spec):
     assert model.decoder.get_output_embeddings().weight.grad is not None
 
 
+def test_a_roberta_tokenizer_starts_at_bos_and_ends_at_eos(tmp_path):
+    """A byte-level BPE tokenizer (vocabulary of single characters, no merges): decoding
+    starts at <s> (its cls/bos), answers end at </s>, pad is <pad>; RoBERTa counts positions
+    after the pad id, so 2 of its 512 position slots are never used."""
+    from transformers import RobertaTokenizer
+
+    chars = [chr(c) for c in range(ord("a"), ord("z") + 1)] + ["\u0120", ".", ":"]
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    vocab = {token: i for i, token in enumerate([*specials, *chars])}
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab))
+    (tmp_path / "merges.txt").write_text("#version: 0.2\n")
+    RobertaTokenizer.from_pretrained(tmp_path).save_pretrained(tmp_path)
+    architecture = {**TINY_ENCODER, "model_type": "roberta"}
+    student = load_student({"architecture": architecture, "tokenizer": str(tmp_path)}, seed=0)
+    tokenizer, config = student.tokenizer, student.model.generation_config
+    assert (
+        (config.decoder_start_token_id, config.eos_token_id, config.pad_token_id)
+        == (
+            tokenizer.bos_token_id,
+            tokenizer.eos_token_id,
+            tokenizer.pad_token_id,
+        )
+        == (0, 2, 1)
+    )
+    assert student.info["max_input_positions"] == 510
+    assert encode_targets(tokenizer, ["a"])[0][-1] == 2
+
+
 def test_bare_encoder_detection():
     assert is_bare_encoder(BertConfig())
     assert is_bare_encoder(BertConfig(architectures=["BertForMaskedLM"]))
@@ -495,6 +523,12 @@ def test_missing_encoder_directory_is_a_clear_error(tmp_path):
         load_student({"name_or_path": str(tmp_path / "nowhere"), "family": "encoder"})
     with pytest.raises(StudentLoadError, match="does not exist"):
         load_student({"name_or_path": str(tmp_path / "nowhere")})  # auto
+
+
+def test_a_directory_without_a_checkpoint_is_named_as_such(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(StudentLoadError, match="exists but holds no loadable"):
+        load_student({"name_or_path": str(tmp_path)})
 
 
 def test_encoder_hub_id_offline_is_a_clear_error(monkeypatch):

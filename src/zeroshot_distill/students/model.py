@@ -262,15 +262,22 @@ def _from_pretrained(loader: Any, name_or_path: str, what: str) -> Any:
     try:
         return loader.from_pretrained(str(path) if path.exists() else name_or_path)
     except (OSError, ValueError) as err:
-        offline = _hub_offline()
-        hint = (
-            "The Hugging Face hub is offline here (HF_HUB_OFFLINE=1) and the files are not in "
-            "the local cache: download them where the hub is reachable (`hf download "
-            f"{name_or_path}`) or set `training.student.name_or_path` to a local directory."
-            if offline
-            else "Check the hub id (e.g. t5-small, google/t5-v1_1-base, google/flan-t5-base) or "
-            "the local directory (it must hold a `save_pretrained` checkpoint)."
-        )
+        if path.exists():
+            hint = (
+                f"The directory exists but holds no loadable {what}: it must be a "
+                "`save_pretrained` checkpoint (config.json and weights; tokenizer files)."
+            )
+        elif _hub_offline():
+            hint = (
+                "The Hugging Face hub is offline here (HF_HUB_OFFLINE=1) and the files are not "
+                "in the local cache: download them where the hub is reachable (`hf download "
+                f"{name_or_path}`) or set `training.student.name_or_path` to a local directory."
+            )
+        else:
+            hint = (
+                "Check the hub id (e.g. t5-small, google/flan-t5-base, bert-base-uncased) or "
+                "the local directory (it must hold a `save_pretrained` checkpoint)."
+            )
         raise StudentLoadError(
             f"cannot load student {what} {name_or_path!r}: {err}\n{hint}"
         ) from err
