@@ -11,6 +11,11 @@ Three sources, chosen by :class:`StudentConfig`:
   ``student_model`` version);
 - ``architecture: {d_model: 64, ...}``: a T5 with random weights built from a config, with
   the byte-level ByT5 tokenizer that needs no files. The offline default and the tests.
+
+An *encoder student* (``family: encoder``, or ``auto`` for a bare BERT-like checkpoint or an
+``architecture`` with an encoder ``model_type``) is an encoder under a decoder trained from
+scratch, built by :mod:`zeroshot_distill.students.encoder_decoder`; at runtime it is a
+seq2seq model like T5.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from transformers import (
+    AutoConfig,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     ByT5Tokenizer,
@@ -56,6 +62,11 @@ class StudentBundle:
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def family(self) -> str:
+        """The runtime code path: ``seq2seq`` (T5, encoder students) or ``causal_lm``."""
+        return "seq2seq" if getattr(self.model.config, "is_encoder_decoder", False) else "causal_lm"
+
+    @property
     def num_parameters(self) -> int:
         """Number of (unique) parameters of the model."""
         return int(self.model.num_parameters())
@@ -85,7 +96,12 @@ class StudentConfig(BaseModel):
 
     - ``name_or_path``: a hub id or a local ``save_pretrained`` directory;
     - ``architecture``: ``T5Config`` keyword arguments for a randomly initialised T5
-      (``vocab_size`` and the special token ids are taken from the tokenizer).
+      (``vocab_size`` and the special token ids are taken from the tokenizer), or for an
+      encoder student the encoder's config with its ``model_type`` (``bert``, ...).
+
+    ``family``: ``auto`` (from the checkpoint or ``architecture``), ``seq2seq``,
+    ``causal_lm`` or ``encoder``; ``decoder``: encoder students only, ``BertConfig``
+    arguments of the decoder trained from scratch.
 
     ``tokenizer``: ``byt5`` (the byte-level tokenizer, no files), a hub id or a directory;
     default: the model's own (``name_or_path``), or ``byt5`` for ``architecture``.
@@ -96,6 +112,10 @@ class StudentConfig(BaseModel):
     name_or_path: str | None = None
     architecture: dict[str, Any] | None = None
     tokenizer: str | None = None
+    family: Literal["auto", "seq2seq", "causal_lm", "encoder"] = "auto"
+    #: Encoder students only: BertConfig arguments of the decoder trained from scratch
+    #: (``num_hidden_layers``, ``hidden_size``, ...); ``None``: a default sized like the encoder.
+    decoder: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> StudentConfig:
@@ -104,6 +124,8 @@ class StudentConfig(BaseModel):
                 "set exactly one of `name_or_path` (a hub id or local directory) and "
                 "`architecture` (T5Config arguments for a random tiny model)"
             )
+        if self.decoder is not None and self.family not in ("auto", "encoder"):
+            raise ValueError(_decoder_only_for_encoders(self.family))
         return self
 
     @classmethod
@@ -136,6 +158,13 @@ def load_student(
             (e.g. an unknown hub id while ``HF_HUB_OFFLINE=1``), with what to do about it.
     """
     cfg = StudentConfig.from_params(config)
+    family = resolve_family(cfg)
+    if cfg.decoder is not None and family != "encoder":
+        raise StudentLoadError(f"invalid student config: {_decoder_only_for_encoders(family)}")
+    if family == "encoder":
+        from zeroshot_distill.students.encoder_decoder import load_encoder_student
+
+        return load_encoder_student(cfg, seed)
     tokenizer = _load_tokenizer(cfg.tokenizer or cfg.name_or_path or BYT5)
     if cfg.architecture is not None:
         model = _build_random_t5(cfg.architecture, tokenizer, seed)
@@ -146,7 +175,31 @@ def load_student(
             f"{cfg.source!r} is not an encoder-decoder (seq2seq) model; the student must be "
             "T5-like (t5-small, google/t5-v1_1-base, google/flan-t5-base, ...)"
         )
-    return StudentBundle(model=model, tokenizer=tokenizer, info={"source": cfg.source})
+    from zeroshot_distill.students.encoder_decoder import encoder_student_info
+
+    info = {"source": cfg.source, **encoder_student_info(model)}  # a saved encoder student
+    return StudentBundle(model=model, tokenizer=tokenizer, info=info)
+
+
+def resolve_family(cfg: StudentConfig) -> str:
+    """``cfg.family``, or for ``auto``: ``encoder`` for a bare encoder checkpoint (BERT-like)
+    or an ``architecture`` whose ``model_type`` is an encoder, else ``seq2seq``."""
+    if cfg.family != "auto":
+        return cfg.family
+    from zeroshot_distill.students.encoder_decoder import ENCODER_MODEL_TYPES, is_bare_encoder
+
+    if cfg.architecture is not None:
+        model_type = cfg.architecture.get("model_type")
+        return "encoder" if model_type in ENCODER_MODEL_TYPES else "seq2seq"
+    checkpoint = _from_pretrained(AutoConfig, cfg.name_or_path or "", "config")
+    return "encoder" if is_bare_encoder(checkpoint) else "seq2seq"
+
+
+def _decoder_only_for_encoders(family: str) -> str:
+    return (
+        f"`training.student.decoder` is only for encoder students, but the family is {family!r}: "
+        "remove `decoder` or set `training.student.family: encoder` with a BERT-like encoder"
+    )
 
 
 def save_student(bundle: StudentBundle, directory: str | os.PathLike[str]) -> None:
@@ -209,15 +262,22 @@ def _from_pretrained(loader: Any, name_or_path: str, what: str) -> Any:
     try:
         return loader.from_pretrained(str(path) if path.exists() else name_or_path)
     except (OSError, ValueError) as err:
-        offline = _hub_offline()
-        hint = (
-            "The Hugging Face hub is offline here (HF_HUB_OFFLINE=1) and the files are not in "
-            "the local cache: download them where the hub is reachable (`hf download "
-            f"{name_or_path}`) or set `training.student.name_or_path` to a local directory."
-            if offline
-            else "Check the hub id (e.g. t5-small, google/t5-v1_1-base, google/flan-t5-base) or "
-            "the local directory (it must hold a `save_pretrained` checkpoint)."
-        )
+        if path.exists():
+            hint = (
+                f"The directory exists but holds no loadable {what}: it must be a "
+                "`save_pretrained` checkpoint (config.json and weights; tokenizer files)."
+            )
+        elif _hub_offline():
+            hint = (
+                "The Hugging Face hub is offline here (HF_HUB_OFFLINE=1) and the files are not "
+                "in the local cache: download them where the hub is reachable (`hf download "
+                f"{name_or_path}`) or set `training.student.name_or_path` to a local directory."
+            )
+        else:
+            hint = (
+                "Check the hub id (e.g. t5-small, google/flan-t5-base, bert-base-uncased) or "
+                "the local directory (it must hold a `save_pretrained` checkpoint)."
+            )
         raise StudentLoadError(
             f"cannot load student {what} {name_or_path!r}: {err}\n{hint}"
         ) from err

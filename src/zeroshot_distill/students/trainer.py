@@ -237,6 +237,7 @@ def train_student(
         raise TrainingConfigError("no training rows")
     if not valid_records:
         raise TrainingConfigError("no validation rows: model selection needs the valid split")
+    _check_position_limits(student, config)
     dataset, truncated = _encode_training_rows(student, train_records, config)
     set_seed(seed)
     previous_threads = torch.get_num_threads()
@@ -279,6 +280,23 @@ def train_student(
         **summary,
     )
     return TrainingResult(student=student, history=trainer.history(), summary=summary)
+
+
+def _check_position_limits(student: StudentBundle, config: TrainingConfig) -> None:
+    """Lengths beyond a model's absolute position embeddings (``max_input_positions`` /
+    ``max_target_positions`` in ``student.info``, e.g. 512 for BERT) fail mid-training with
+    an index error: refuse them before the first step, naming the parameter."""
+    limits = {
+        "max_input_length": student.info.get("max_input_positions"),
+        "max_label_length": student.info.get("max_target_positions"),
+        "max_rationale_length": student.info.get("max_target_positions"),
+    }
+    for option, limit in limits.items():
+        if limit is not None and getattr(config, option) > int(limit):
+            raise TrainingConfigError(
+                f"training.{option}={getattr(config, option)} exceeds the {limit} positions "
+                f"the student ({student.info.get('source')}) can take: lower it to {limit}"
+            )
 
 
 def _encode_training_rows(

@@ -50,6 +50,9 @@ PREDICTION_COLUMNS = [
 ]
 # Training summary keys of a saved student (StudentBundle.info) shown in the report.
 _STUDENT_INFO_KEYS = (
+    "student_kind",
+    "encoder",
+    "decoder_layers",
     "alpha",
     "n_train",
     "n_train_with_rationale",
@@ -188,16 +191,27 @@ def describe_student(student: StudentBundle) -> dict[str, Any]:
         "source": student.info.get("source") or getattr(config, "_name_or_path", "") or "?",
         "model_type": getattr(config, "model_type", type(student.model).__name__),
         "parameters": student.num_parameters,
-        "d_model": getattr(config, "d_model", None),
-        "layers (encoder/decoder)": (
-            f"{getattr(config, 'num_layers', '?')}/{getattr(config, 'num_decoder_layers', '?')}"
-        ),
+        "d_model": getattr(config, "d_model", None) or _encoder_width(config),
+        "layers (encoder/decoder)": _layer_counts(config),
         "tokenizer": type(student.tokenizer).__name__,
     }
     for key in _STUDENT_INFO_KEYS:
         if student.info.get(key) is not None:
             described[key] = student.info[key]
     return described
+
+
+def _encoder_width(config: Any) -> int | None:
+    """Hidden size of an encoder student's encoder (``EncoderDecoderConfig.encoder``)."""
+    return getattr(getattr(config, "encoder", None), "hidden_size", None)
+
+
+def _layer_counts(config: Any) -> str:
+    """``encoder/decoder`` layers: T5's ``num_layers``, or an encoder student's two configs."""
+    encoder, decoder = getattr(config, "encoder", None), getattr(config, "decoder", None)
+    if encoder is not None and decoder is not None:
+        return f"{encoder.num_hidden_layers}/{decoder.num_hidden_layers}"
+    return f"{getattr(config, 'num_layers', '?')}/{getattr(config, 'num_decoder_layers', '?')}"
 
 
 def ask_teacher_on_test(
