@@ -318,4 +318,3 @@ def _auto_class(encoder_decoder: bool) -> Any:
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     return AutoModelForSeq2SeqLM if encoder_decoder else AutoModelForCausalLM
-
