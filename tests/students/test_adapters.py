@@ -4,6 +4,7 @@ inference on the ``PeftModel``, saving/reloading/merging, and QLoRA's error path
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,13 @@ PARAMS = {
     "precision": "fp32",
     "progress_bar": False,
 }
-LORA = {"r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "target_modules": "all-linear"}
+LORA = {
+    "r": 4,
+    "lora_alpha": 8,
+    "lora_dropout": 0.0,
+    "target_modules": "all-linear",
+    "modules_to_save": ["lm_head"],  # as the t5_tiny_lora preset: tied to the embeddings
+}
 
 
 def _training_set(spec: TaskSpec) -> pd.DataFrame:
@@ -238,6 +245,8 @@ def test_lora_training_changes_adapters_only_and_records_its_figures(lora_traine
     assert any(p.abs().sum() > 0 for p in lora_b)  # trained away from their zero init
     info = result.student.info
     assert 0 < info["num_trainable_parameters"] < info["num_parameters"] / 2
+    lm_head = model.get_base_model().lm_head
+    assert not torch.equal(lm_head.modules_to_save["default"].weight, frozen["lm_head.weight"])
     assert info["peak_memory_mb"] >= 0 and info["peak_memory_kind"]
     assert info["peft"]["r"] == 4 and info["peft"]["merged"] is False
     train = result.history[result.history["kind"] == "train"]
@@ -253,6 +262,7 @@ def test_saved_lora_student_reloads_with_identical_predictions(lora_trained, tmp
     reloaded = load_saved_student(tmp_path / "student")
     assert is_adapter_model(reloaded.model)
     assert reloaded.info["peft"]["r"] == 4
+    assert reloaded.info["peft"]["modules_to_save"] == ["lm_head"]
     rows = _valid_rows(spec)
     original = label_log_probs(result.student.model, result.student.tokenizer, spec, rows)
     np.testing.assert_array_equal(
@@ -340,3 +350,15 @@ def test_model_directory_dataset_versions_an_adapter_student(tiny_student, tmp_p
     dataset.save(tiny_student)
     assert dataset.exists()
     assert is_adapter_model(dataset.load().model)
+
+
+def test_t5_tiny_lora_preset_is_valid_training_config():
+    import yaml
+
+    conf = Path(__file__).parents[2] / "conf" / "base"
+    training = yaml.safe_load((conf / "parameters_training.yml").read_text())["training"]
+    preset = yaml.safe_load((conf / "students" / "t5_tiny_lora.yml").read_text())
+    assert list(preset) == ["_student_t5_tiny_lora"]
+    config = TrainingConfig.from_params({**training, **preset["_student_t5_tiny_lora"]})
+    assert config.peft is not None and config.peft.modules_to_save == ["lm_head"]
+    assert config.student.architecture == training["student"]["architecture"]

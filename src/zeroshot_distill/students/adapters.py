@@ -33,6 +33,9 @@ import importlib.util
 import json
 import logging
 import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -183,7 +186,8 @@ def attach_adapters(student: StudentBundle, settings: PeftSettings) -> StudentBu
         modules_to_save=list(settings.modules_to_save) or None,
     )
     try:
-        student.model = get_peft_model(model, config)
+        with _quiet_peft():
+            student.model = get_peft_model(model, config)
     except ValueError as err:
         raise AdapterError(
             f"training.peft.target_modules={settings.target_modules!r} (resolved {targets!r}) "
@@ -245,7 +249,8 @@ def save_adapter_student(student: StudentBundle, directory: str | os.PathLike[st
     the frozen base model into ``directory/base``. Tokenizer and info: ``save_student``."""
     path = Path(directory)
     model = student.model
-    model.save_pretrained(path)
+    with _quiet_peft():
+        model.save_pretrained(path)
     peft_info = dict(student.info.get("peft") or {})
     if peft_info.get("base_model"):
         return
@@ -289,7 +294,8 @@ def load_adapter_student(directory: str | os.PathLike[str]) -> StudentBundle:
     loader = _auto_class(adapter_config.get("task_type") == "SEQ_2_SEQ_LM")
     try:
         base = loader.from_pretrained(base_name)
-        model = PeftModel.from_pretrained(base, str(path))
+        with _quiet_peft():
+            model = PeftModel.from_pretrained(base, str(path))
         tokenizer = AutoTokenizer.from_pretrained(str(path))
     except (OSError, ValueError) as err:
         raise StudentLoadError(
@@ -312,6 +318,15 @@ def merge_student(
     merge_adapters(student)
     save_student(student, output)
     return student
+
+
+@contextmanager
+def _quiet_peft() -> Iterator[None]:
+    """peft reads transformers' deprecated ``is_gradient_checkpointing``: a warning the
+    user can do nothing about."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        yield
 
 
 def _auto_class(encoder_decoder: bool) -> Any:
