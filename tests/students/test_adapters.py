@@ -362,3 +362,28 @@ def test_t5_tiny_lora_preset_is_valid_training_config():
     config = TrainingConfig.from_params({**training, **preset["_student_t5_tiny_lora"]})
     assert config.peft is not None and config.peft.modules_to_save == ["lm_head"]
     assert config.student.architecture == training["student"]["architecture"]
+
+
+def test_qlora_loads_the_base_quantized_on_the_gpu(tiny_student, tmp_path, monkeypatch):
+    """The loading path where CUDA and bitsandbytes exist, with the loader recorded (this
+    machine has neither: the quantized load itself is not exercised here)."""
+    save_student(tiny_student, tmp_path / "base")
+    calls = {}
+
+    class Loader:
+        @staticmethod
+        def from_pretrained(name, **kwargs):
+            calls.update(name=name, **kwargs)
+            return tiny_student.model
+
+    monkeypatch.setattr(adapters_module, "quantization_problems", lambda *args: [])
+    monkeypatch.setattr(adapters_module, "_auto_class", lambda encoder_decoder: Loader)
+    student = adapters_module.load_student_for_training(
+        TrainingConfig.from_params(
+            {**PARAMS, "student": {"name_or_path": str(tmp_path / "base"), "tokenizer": "byt5"}}
+        ).student,
+        PeftSettings(quantization="4bit"),
+    )
+    assert calls["name"] == str(tmp_path / "base") and calls["device_map"] == {"": 0}
+    assert calls["quantization_config"].load_in_4bit
+    assert type(student.tokenizer).__name__ == "ByT5Tokenizer"

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from zeroshot_distill.students.model import (
+    BYT5,
     INFO_FILE,
     StudentBundle,
     StudentConfig,
@@ -115,7 +116,7 @@ def load_student_for_training(
     if settings is None or settings.quantization is None:
         return load_student(student, seed=seed)
     check_peft_settings(settings, student)
-    from transformers import AutoConfig, AutoTokenizer, BitsAndBytesConfig
+    from transformers import AutoConfig, AutoTokenizer, BitsAndBytesConfig, ByT5Tokenizer
 
     name = str(student.name_or_path)
     quantization = (
@@ -130,7 +131,10 @@ def load_student_for_training(
     )
     loader = _auto_class(bool(getattr(AutoConfig.from_pretrained(name), "is_encoder_decoder", 0)))
     model = loader.from_pretrained(name, quantization_config=quantization, device_map={"": 0})
-    tokenizer = AutoTokenizer.from_pretrained(student.tokenizer or name)
+    tokenizer_name = student.tokenizer or name
+    tokenizer = (
+        ByT5Tokenizer() if tokenizer_name == BYT5 else AutoTokenizer.from_pretrained(tokenizer_name)
+    )
     return StudentBundle(model=model, tokenizer=tokenizer, info={"source": student.source})
 
 
