@@ -217,7 +217,8 @@ def finish_adapters(student: StudentBundle, settings: PeftSettings | None) -> St
 
 def merge_adapters(student: StudentBundle) -> StudentBundle:
     """Merge the adapters into the base weights (``merge_and_unload``), in place."""
-    student.model = student.model.merge_and_unload()
+    with _quiet_peft():
+        student.model = student.model.merge_and_unload()
     peft_info = dict(student.info.get("peft") or {})
     student.info["peft"] = {**peft_info, "merged": True}
     return student
@@ -326,10 +327,14 @@ def merge_student(
 
 @contextmanager
 def _quiet_peft() -> Iterator[None]:
-    """peft reads transformers' deprecated ``is_gradient_checkpointing``: a warning the
-    user can do nothing about."""
+    """Two peft warnings a user can do nothing about: it reads transformers' deprecated
+    ``is_gradient_checkpointing``; and a tied output layer in ``modules_to_save`` (T5's
+    lm_head) "can complicate merging": the trained copy is untied from the input
+    embeddings on purpose, and merging unties them in the config (merged == unmerged
+    predictions, tested)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        warnings.filterwarnings("ignore", message=".*tie_word_embeddings=True.*ensure_weight")
         yield
 
 
