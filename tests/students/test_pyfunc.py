@@ -21,9 +21,14 @@ ROWS = pd.DataFrame(
 )
 
 
+@pytest.mark.parametrize("adapters", [False, True], ids=["plain", "lora"])
 def test_logged_student_loads_with_pyfunc_and_labels_rows(
-    tmp_path: Path, tiny_student: StudentBundle, nli_spec: TaskSpec
+    tmp_path: Path, tiny_student: StudentBundle, nli_spec: TaskSpec, adapters: bool
 ) -> None:
+    if adapters:  # a LoRA student: adapters + base/ travel as the artifact
+        from zeroshot_distill.students.adapters import PeftSettings, attach_adapters
+
+        attach_adapters(tiny_student, PeftSettings(r=2))
     directory = tmp_path / "student"
     save_student(tiny_student, directory)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")

@@ -17,6 +17,7 @@ from zeroshot_distill.students import (
     label_log_probs,
     load_student,
     predict_labels,
+    summary_metrics,
     train_from_training_set,
 )
 from zeroshot_distill.students import trainer as trainer_module
@@ -103,6 +104,16 @@ def test_tiny_model_learns_sixteen_examples(trained):
     predicted = predict_labels(student.model, student.tokenizer, spec, train, batch_size=5)
     assert accuracy(predicted, list(train["label"])) >= 0.75  # chance is 1/3
     assert result.summary["n_train"] == 16 and result.summary["n_train_with_rationale"] == 8
+
+
+def test_full_fine_tuning_records_parameters_and_peak_memory(trained):
+    info = trained[2].student.info
+    assert info["peft"] is None
+    assert info["num_trainable_parameters"] == info["num_parameters"] > 100_000
+    assert info["peak_memory_mb"] >= 0 and info["peak_memory_kind"]
+    metrics = summary_metrics(trained[2].history, trained[2].summary)
+    assert metrics["num_trainable_parameters"]["value"] == info["num_parameters"]
+    assert "peak_memory_mb" in metrics
 
 
 def test_selection_uses_validation_never_test(trained):

@@ -91,7 +91,9 @@ class ModelDirectoryDataset(AbstractVersionedDataset["StudentBundle", "StudentBu
             path = Path(get_filepath_str(self._get_load_path(), "file"))
         except DatasetError:
             return False
-        return path.is_dir() and (path / "config.json").exists()
+        return path.is_dir() and any(
+            (path / name).exists() for name in ("config.json", "adapter_config.json")
+        )
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "version": self._version}

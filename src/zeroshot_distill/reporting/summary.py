@@ -209,7 +209,9 @@ def headline_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
     ``majority_baseline_accuracy``, ``chance_baseline_accuracy``,
     ``annotation_accuracy``, ``teacher_usd_<stage>``, ``teacher_usd_total``,
     ``teacher_usd_per_1m``, ``reference_usd_per_1m``, ``student_usd_per_1m``,
-    ``n_test``, ``n_teacher_compared``. Missing or NaN figures are left out.
+    ``n_test``, ``n_teacher_compared``, ``student_parameters``,
+    ``student_trainable_parameters``, ``student_peak_memory_mb`` (training). Missing or NaN
+    figures are left out.
     """
     student = summary.get("student") or {}
     speed = student.get("speed") or {}
@@ -235,6 +237,11 @@ def headline_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
         "teacher_usd_per_1m": _value(cost, "teacher_usd_per_1m_predictions"),
         "reference_usd_per_1m": _value(cost.get("reference"), "usd_per_1m_predictions"),
         "student_usd_per_1m": _value(cost, "student_usd_per_1m_predictions"),
+        "student_parameters": _value(summary.get("student_model"), "parameters"),
+        "student_trainable_parameters": _value(
+            summary.get("student_model"), "trainable_parameters"
+        ),
+        "student_peak_memory_mb": _value(summary.get("student_model"), "peak_memory_mb"),
     }
     for stage, spend in (cost.get("stages") or {}).items():
         candidates[f"teacher_usd_{stage}"] = _value(spend, "usd")

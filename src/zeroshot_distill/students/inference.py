@@ -347,8 +347,9 @@ def _target_log_probs(
 def _cache_argument(model: PreTrainedModel) -> str:
     """The name of the cache in a forward's arguments and outputs: ``cache`` in newer
     transformers 5.x, ``past_key_values`` before (later ones still accept it, with a
-    deprecation warning)."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    deprecation warning). A ``PeftModel`` passes it on to its base model's forward."""
+    base = model.get_base_model() if hasattr(model, "peft_config") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 def _encode(

@@ -41,6 +41,7 @@ import pandas as pd
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from zeroshot_distill.students.adapters import ADAPTER_CONFIG
 from zeroshot_distill.students.model import StudentBundle, load_saved_student
 
 logger = logging.getLogger(__name__)
@@ -185,10 +186,10 @@ def train_in_child_processes(
         started = time.perf_counter()
         run_streaming(command)
         elapsed = time.perf_counter() - started
+        # An adapter (LoRA) student is saved as its adapter config, a plain one as its config.
+        weights = ADAPTER_CONFIG if (output / ADAPTER_CONFIG).exists() else "config.json"
         missing = [
-            name
-            for name in ("config.json", HISTORY_FILE, SUMMARY_FILE)
-            if not (output / name).exists()
+            name for name in (weights, HISTORY_FILE, SUMMARY_FILE) if not (output / name).exists()
         ]
         if missing:
             raise LaunchError(

@@ -203,10 +203,16 @@ def _decoder_only_for_encoders(family: str) -> str:
 
 
 def save_student(bundle: StudentBundle, directory: str | os.PathLike[str]) -> None:
-    """Write model, tokenizer and :data:`INFO_FILE` into ``directory`` (created if needed)."""
+    """Write model, tokenizer and :data:`INFO_FILE` into ``directory`` (created if needed);
+    a model with LoRA adapters is written as adapters (+ its base, see ``adapters``)."""
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
-    bundle.model.save_pretrained(path)
+    if hasattr(bundle.model, "peft_config"):  # LoRA adapters: see students/adapters.py
+        from zeroshot_distill.students.adapters import save_adapter_student
+
+        save_adapter_student(bundle, path)
+    else:
+        bundle.model.save_pretrained(path)
     bundle.tokenizer.save_pretrained(path)
     (path / INFO_FILE).write_text(json.dumps(bundle.info, indent=2, sort_keys=True, default=str))
 
@@ -216,6 +222,10 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
     path = Path(directory)
     if not path.is_dir():
         raise StudentLoadError(f"student directory {str(path)!r} does not exist")
+    if (path / "adapter_config.json").exists():  # base model + LoRA adapters
+        from zeroshot_distill.students.adapters import load_adapter_student
+
+        return load_adapter_student(path)
     model = _from_pretrained(AutoModelForSeq2SeqLM, str(path), "model")
     tokenizer = _from_pretrained(AutoTokenizer, str(path), "tokenizer")
     info_path = path / INFO_FILE

@@ -82,7 +82,7 @@ def log_student_model(
     ]
     signature = ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec(DataType.string)]))
     # Explicit requirements: inferring them loads the model once more in a subprocess.
-    packages = ("mlflow", "torch", "transformers", "pandas")
+    packages = ("mlflow", "torch", "transformers", "peft", "pandas")
     requirements = [f"{package}=={version(package)}" for package in packages]
     return mlflow.pyfunc.log_model(
         name=name,

@@ -48,6 +48,16 @@ from transformers import (
     set_seed,
 )
 
+from zeroshot_distill.students.adapters import (
+    AdapterError,
+    PeftSettings,
+    attach_adapters,
+    check_peft_settings,
+    finish_adapters,
+    is_adapter_model,
+    load_student_for_training,
+    parameter_counts,
+)
 from zeroshot_distill.students.data import (
     MultiTaskCollator,
     MultiTaskDataset,
@@ -60,7 +70,8 @@ from zeroshot_distill.students.data import (
 from zeroshot_distill.students.inference import accuracy, predict_labels
 from zeroshot_distill.students.launcher import LauncherConfig, train_in_child_processes
 from zeroshot_distill.students.loss import MultiTaskSeq2Seq
-from zeroshot_distill.students.model import StudentBundle, StudentConfig, load_student
+from zeroshot_distill.students.memory import PeakMemory
+from zeroshot_distill.students.model import StudentBundle, StudentConfig
 from zeroshot_distill.tasks.spec import TaskSpec
 from zeroshot_distill.tasks.values import is_missing
 
@@ -105,6 +116,7 @@ class TrainingConfig(BaseModel):
     label_decoding: Literal["score", "generate"] = "score"
     progress_bar: bool = True
     launcher: LauncherConfig | None = None
+    peft: PeftSettings | None = None  # null: full fine-tuning; see students/adapters.py
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any] | TrainingConfig) -> TrainingConfig:
@@ -154,7 +166,11 @@ def train_from_training_set(
     config = TrainingConfig.from_params(params)
     spec = task if isinstance(task, TaskSpec) else TaskSpec.from_params(task)
     train_rows, valid_rows = split_training_set(training_set)
-    student = load_student(config.student, seed=seed)
+    try:
+        check_peft_settings(config.peft, config.student)
+    except AdapterError as err:
+        raise TrainingConfigError(str(err)) from None
+    student = load_student_for_training(config.student, config.peft, seed=seed)
     return train_student(student, train_rows, valid_rows, spec, config, seed=seed)
 
 
@@ -240,6 +256,10 @@ def train_student(
     _check_position_limits(student, config)
     dataset, truncated = _encode_training_rows(student, train_records, config)
     set_seed(seed)
+    if config.peft is not None or is_adapter_model(student.model):
+        attach_adapters(student, config.peft or PeftSettings())
+    student.info.setdefault("peft", None)
+    num_parameters, num_trainable = parameter_counts(student.model)
     previous_threads = torch.get_num_threads()
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
@@ -258,7 +278,8 @@ def train_student(
                 spec=spec,
                 config=config,
             )
-            summary = trainer.train_and_select()
+            with PeakMemory() as memory:
+                summary = trainer.train_and_select()
     finally:
         torch.set_num_threads(previous_threads)
     summary.update(
@@ -267,10 +288,14 @@ def train_student(
         n_valid=len(valid_records),
         n_truncated_inputs=truncated,
         seed=seed,
+        num_parameters=num_parameters,
+        num_trainable_parameters=num_trainable,
+        peak_memory_mb=memory.peak_mb,
+        peak_memory_kind=memory.kind,
     )
+    finish_adapters(student, config.peft)
     student.info.update(
         task=spec.name,
-        num_parameters=student.num_parameters,
         alpha=config.alpha,
         prefixes={"predict": config.label_prefix, "explain": config.rationale_prefix},
         max_input_length=config.max_input_length,
@@ -617,7 +642,11 @@ class _EarlyStopping(EarlyStoppingCallback):
 
 
 class KeepBestWeights(TrainerCallback):
-    """Keep a CPU copy of the weights at the best validation accuracy seen so far."""
+    """Keep a CPU copy of the weights at the best validation accuracy seen so far.
+
+    Only what training changes is copied: the trainable parameters (all of them in full
+    fine-tuning, the adapters with LoRA) and the buffers; frozen weights stay as they are.
+    """
 
     def __init__(self) -> None:
         self.best: float | None = None
@@ -634,13 +663,24 @@ class KeepBestWeights(TrainerCallback):
         if self.best is None or value > self.best:
             self.best, self.best_step = float(value), state.global_step
             self._state = {
-                k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+                k: v.detach().to("cpu", copy=True) for k, v in _changing_state(model).items()
             }
 
     def restore(self, model: torch.nn.Module) -> None:
         """Load the kept weights into ``model`` (no-op when nothing was kept)."""
         if self._state is not None:
-            model.load_state_dict(self._state)
+            unexpected = model.load_state_dict(self._state, strict=False).unexpected_keys
+            if unexpected:
+                raise RuntimeError(f"kept weights do not fit the model: {unexpected[:5]}")
+
+
+def _changing_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The entries of ``model.state_dict()`` that training can change: trainable
+    parameters (under every name a tied weight has) and buffers."""
+    changing = {id(p) for p in model.parameters() if p.requires_grad}
+    changing |= {id(b) for b in model.buffers()}
+    state = model.state_dict(keep_vars=True)
+    return {k: v for k, v in state.items() if id(v) in changing}
 
 
 def summary_metrics(history: pd.DataFrame, summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -672,6 +712,9 @@ def summary_metrics(history: pd.DataFrame, summary: Mapping[str, Any]) -> dict[s
         "n_train",
         "n_train_with_rationale",
         "n_valid",
+        "num_parameters",
+        "num_trainable_parameters",
+        "peak_memory_mb",
     ):
         value = summary.get(key)
         if value is not None:

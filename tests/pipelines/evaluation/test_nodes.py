@@ -80,6 +80,22 @@ def test_tiny_t5_predicts_every_test_row(student) -> None:
     assert profile["model"]["model_type"] == "t5" and profile["model"]["parameters"] > 0
 
 
+def test_lora_student_is_evaluated_and_its_footprint_reported(student) -> None:
+    import copy
+
+    from zeroshot_distill.students.adapters import PeftSettings, attach_adapters
+
+    student = copy.deepcopy(student)  # the fixture is shared by the session
+    attach_adapters(student, PeftSettings(r=2))
+    student.info.update(num_trainable_parameters=123, peak_memory_mb=4.5)
+    predictions, profile = nodes.predict_test_split(student, make_examples(), TASK, EVALUATION)
+    assert predictions["valid_output"].all()
+    model = profile["model"]
+    assert model["model_type"] == "t5" and model["trainable_parameters"] == 123
+    assert 0 < model["trainable_percent"] < 100 and model["peak_memory_mb"] == 4.5
+    assert model["adapters"].startswith("LoRA r=2")
+
+
 def test_evaluation_without_gold_labels_fails_clearly() -> None:
     examples = make_examples()
     examples["gold_label"] = None

@@ -26,6 +26,7 @@ from zeroshot_distill.reporting.evaluation import (
     evaluation_report,
     evaluation_summary,
 )
+from zeroshot_distill.reporting.student_footprint import student_footprint
 from zeroshot_distill.students import (
     LabelReadout,
     StudentBundle,
@@ -195,6 +196,7 @@ def describe_student(student: StudentBundle) -> dict[str, Any]:
         "layers (encoder/decoder)": _layer_counts(config),
         "tokenizer": type(student.tokenizer).__name__,
     }
+    described.update(student_footprint(student.info, student.num_parameters))
     for key in _STUDENT_INFO_KEYS:
         if student.info.get(key) is not None:
             described[key] = student.info[key]
