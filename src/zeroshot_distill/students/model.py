@@ -1,7 +1,10 @@
-"""Building and loading student models: a hub id, a local directory, or a random tiny T5.
+"""Building and loading student models: a hub id, a local directory, or a random tiny model.
 
-A student is a sequence-to-sequence model plus its tokenizer, carried together as a
-:class:`StudentBundle` (that is also what the ``student_model`` catalog entry saves and loads).
+A student is a sequence-to-sequence model (T5 family) or a decoder-only causal language model
+(Qwen2, Llama, SmolLM, Gemma, Phi; see :mod:`zeroshot_distill.students.causal_lm`) plus its
+tokenizer, carried together as a :class:`StudentBundle` (that is also what the
+``student_model`` catalog entry saves and loads). ``StudentConfig.family`` picks the family
+(``auto``: from the checkpoint's config or ``architecture.model_type``).
 
 Three sources, chosen by :class:`StudentConfig`:
 
@@ -20,11 +23,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
+import transformers
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     ByT5Tokenizer,
@@ -60,6 +66,11 @@ class StudentBundle:
         """Number of (unique) parameters of the model."""
         return int(self.model.num_parameters())
 
+    @property
+    def family(self) -> str:
+        """The runtime code path: ``seq2seq`` (T5, encoder students) or ``causal_lm``."""
+        return "seq2seq" if getattr(self.model.config, "is_encoder_decoder", False) else "causal_lm"
+
     def label_budget(self, override: int | None = None) -> int:
         """Tokens to generate for a label: ``override``, else the max label length it trained
         with (a fixed small default cuts multiple-choice option texts short)."""
@@ -89,6 +100,15 @@ class StudentConfig(BaseModel):
 
     ``tokenizer``: ``byt5`` (the byte-level tokenizer, no files), a hub id or a directory;
     default: the model's own (``name_or_path``), or ``byt5`` for ``architecture``.
+
+    ``family``: ``auto`` (default: seq2seq for encoder-decoder checkpoints and a T5
+    ``architecture``, causal_lm for ``*ForCausalLM`` checkpoints and an ``architecture``
+    whose ``model_type`` is a causal LM type such as ``qwen2`` or ``llama``) | ``seq2seq`` |
+    ``causal_lm`` | ``encoder``.
+
+    ``chat_template`` (causal LMs): ``auto`` = prompts go through the tokenizer's chat
+    template when it has one; ``none`` = plain ``<prefix><input>\\n`` prompts (the template
+    is dropped from the student's tokenizer, so that training and inference agree).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -96,6 +116,8 @@ class StudentConfig(BaseModel):
     name_or_path: str | None = None
     architecture: dict[str, Any] | None = None
     tokenizer: str | None = None
+    family: Literal["auto", "seq2seq", "causal_lm", "encoder"] = "auto"
+    chat_template: Literal["auto", "none"] = "auto"
 
     @model_validator(mode="after")
     def _one_source(self) -> StudentConfig:
@@ -136,6 +158,13 @@ def load_student(
             (e.g. an unknown hub id while ``HF_HUB_OFFLINE=1``), with what to do about it.
     """
     cfg = StudentConfig.from_params(config)
+    family = resolve_family(cfg)
+    if family == "causal_lm":
+        from zeroshot_distill.students.causal_lm import load_causal_student
+
+        return load_causal_student(cfg, seed)
+    if family == "encoder":
+        raise StudentLoadError("family `encoder` is not available in this build")
     tokenizer = _load_tokenizer(cfg.tokenizer or cfg.name_or_path or BYT5)
     if cfg.architecture is not None:
         model = _build_random_t5(cfg.architecture, tokenizer, seed)
@@ -146,7 +175,46 @@ def load_student(
             f"{cfg.source!r} is not an encoder-decoder (seq2seq) model; the student must be "
             "T5-like (t5-small, google/t5-v1_1-base, google/flan-t5-base, ...)"
         )
-    return StudentBundle(model=model, tokenizer=tokenizer, info={"source": cfg.source})
+    return StudentBundle(
+        model=model, tokenizer=tokenizer, info={"source": cfg.source, "family": "seq2seq"}
+    )
+
+
+def resolve_family(config: StudentConfig) -> str:
+    """The family of ``config``: its ``family``, or for ``auto`` what the checkpoint's
+    config (``name_or_path``) or ``architecture.model_type`` says.
+
+    Raises:
+        StudentLoadError: the family cannot be told, or contradicts the ``architecture``.
+    """
+    from zeroshot_distill.students.causal_lm import is_causal_lm_config, is_causal_model_type
+
+    if config.architecture is not None:
+        model_type = config.architecture.get("model_type")
+        causal = model_type is not None and is_causal_model_type(str(model_type))
+        if model_type not in (None, "t5") and not causal:
+            raise StudentLoadError(
+                f"`architecture.model_type: {model_type}` is not a causal LM type "
+                "(e.g. qwen2, llama, gemma, phi3) and not t5; leave it out for a T5"
+            )
+        detected = "causal_lm" if causal else "seq2seq"
+        if config.family not in ("auto", detected):
+            raise StudentLoadError(
+                f"`family: {config.family}` does not fit `architecture` (model_type "
+                f"{model_type or 't5'} builds a {detected} model)"
+            )
+        return detected
+    if config.family != "auto":
+        return config.family
+    checkpoint = _from_pretrained(AutoConfig, config.name_or_path or "", "config")
+    if getattr(checkpoint, "is_encoder_decoder", False):
+        return "seq2seq"
+    if is_causal_lm_config(checkpoint):
+        return "causal_lm"
+    raise StudentLoadError(
+        f"cannot tell the family of {config.name_or_path!r} (model_type "
+        f"{getattr(checkpoint, 'model_type', None)!r}): set `training.student.family`"
+    )
 
 
 def save_student(bundle: StudentBundle, directory: str | os.PathLike[str]) -> None:
@@ -163,8 +231,14 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
     path = Path(directory)
     if not path.is_dir():
         raise StudentLoadError(f"student directory {str(path)!r} does not exist")
-    model = _from_pretrained(AutoModelForSeq2SeqLM, str(path), "model")
-    tokenizer = _from_pretrained(AutoTokenizer, str(path), "tokenizer")
+    checkpoint = _from_pretrained(AutoConfig, str(path), "config")
+    loader = (
+        AutoModelForSeq2SeqLM
+        if getattr(checkpoint, "is_encoder_decoder", False)
+        else AutoModelForCausalLM
+    )
+    model = _from_pretrained(loader, str(path), "model")
+    tokenizer = _load_tokenizer(str(path))
     info_path = path / INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
     return StudentBundle(model=model, tokenizer=tokenizer, info=info)
@@ -173,7 +247,17 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
 def _load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
     if name_or_path == BYT5:
         return ByT5Tokenizer()
-    return _from_pretrained(AutoTokenizer, name_or_path, "tokenizer")
+    tokenizer = _from_pretrained(AutoTokenizer, name_or_path, "tokenizer")
+    # transformers 5 picks the tokenizer class of the directory's *model* type (a Qwen2
+    # tokenizer for a tiny qwen2 saved with ByT5, which then encodes everything to nothing);
+    # the class the tokenizer was saved as wins.
+    config_file = Path(name_or_path).expanduser() / "tokenizer_config.json"
+    if config_file.is_file():
+        saved = json.loads(config_file.read_text()).get("tokenizer_class")
+        saved_class = getattr(transformers, str(saved), None) if saved else None
+        if saved_class is not None and type(tokenizer).__name__ != saved:
+            tokenizer = _from_pretrained(saved_class, name_or_path, "tokenizer")
+    return tokenizer
 
 
 def _build_random_t5(

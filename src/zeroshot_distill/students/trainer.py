@@ -42,6 +42,7 @@ from transformers import (
     set_seed,
 )
 
+from zeroshot_distill.students.causal_lm import MultiTaskCausalLM, PromptFormat
 from zeroshot_distill.students.data import (
     MultiTaskCollator,
     MultiTaskDataset,
@@ -222,15 +223,18 @@ def train_student(
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     try:
+        causal = student.family == "causal_lm"
+        pad_id = student.tokenizer.pad_token_id
         with tempfile.TemporaryDirectory(prefix="student-trainer-") as scratch:
             trainer = MultiTaskTrainer(
-                model=MultiTaskSeq2Seq(student.model, config.alpha),
+                model=MultiTaskCausalLM(student.model, config.alpha, pad_id)
+                if causal
+                else MultiTaskSeq2Seq(student.model, config.alpha),
                 args=_training_arguments(config, scratch, seed),
                 train_dataset=dataset,
                 eval_dataset=valid_records,
                 data_collator=MultiTaskCollator(
-                    pad_token_id=student.tokenizer.pad_token_id,
-                    use_rationales=config.alpha < 1.0,
+                    pad_token_id=pad_id, use_rationales=config.alpha < 1.0, pad_left=causal
                 ),
                 processing_class=student.tokenizer,
                 spec=spec,
@@ -248,6 +252,7 @@ def train_student(
     )
     student.info.update(
         task=spec.name,
+        family=student.family,
         num_parameters=student.num_parameters,
         alpha=config.alpha,
         prefixes={"predict": config.label_prefix, "explain": config.rationale_prefix},
@@ -264,7 +269,13 @@ def _encode_training_rows(
     student: StudentBundle, train_records: list[dict[str, Any]], config: TrainingConfig
 ) -> tuple[MultiTaskDataset, int]:
     """The training rows tokenized with both prefixes, and how many inputs were truncated
-    (logged: a long input loses its end silently otherwise)."""
+    (logged: a long input loses its end silently otherwise). A causal LM's inputs are its
+    prompts (:class:`PromptFormat`: chat template or plain)."""
+    prompts = (
+        PromptFormat.for_tokenizer(student.tokenizer) if student.family == "causal_lm" else None
+    )
+    if prompts is not None:
+        prompts.prompt_ids([], config.max_input_length)  # room for the input after the template?
     examples, truncated = encode_examples(
         student.tokenizer,
         [str(r["id"]) for r in train_records],
@@ -275,6 +286,7 @@ def _encode_training_rows(
         max_input_length=config.max_input_length,
         max_label_length=config.max_label_length,
         max_rationale_length=config.max_rationale_length,
+        **({"encode_inputs": prompts.encode, "keep_tail": len(prompts.tail)} if prompts else {}),
     )
     if truncated:
         logger.warning(
