@@ -143,6 +143,9 @@ def test_t5_architecture_stays_seq2seq_and_bad_families_fail_clearly():
         resolve_family(StudentConfig(architecture=QWEN2, family="seq2seq"))
     with pytest.raises(StudentLoadError, match="must not set"):
         load_student({"architecture": {**QWEN2, "vocab_size": 10}})
+    # T5 keys merged in from conf/base's architecture would be kept silently by the config.
+    with pytest.raises(StudentLoadError, match=r"\['d_model', 'num_heads'\].*student_name"):
+        load_student({"architecture": {**QWEN2, "d_model": 64, "num_heads": 4}})
 
 
 def test_tokenizer_without_pad_token_pads_with_eos_and_keeps_its_vocabulary():

@@ -29,6 +29,7 @@ from transformers import (
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
+    T5Config,
 )
 from transformers.models.auto.modeling_auto import (
     MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
@@ -123,6 +124,22 @@ def _build_random_causal_lm(
         raise StudentLoadError(f"`architecture` must not set {clash}: they come from the tokenizer")
     arguments = dict(architecture)
     model_type = str(arguments.pop("model_type"))
+    try:
+        defaults = AutoConfig.for_model(model_type)
+    except (TypeError, ValueError, KeyError) as err:
+        raise StudentLoadError(f"invalid student `architecture.model_type`: {err}") from err
+    known = set(defaults.to_dict()) | set(inspect.signature(type(defaults).__init__).parameters)
+    # A config class keeps unknown keyword arguments silently: T5 keys (d_model, num_heads,
+    # ...) merged in from conf/base's T5 `architecture` would build a model nobody asked for.
+    unknown = sorted((set(arguments) & set(T5Config().to_dict())) - known)
+    if unknown:
+        raise StudentLoadError(
+            f"`architecture` sets {unknown}, which a {model_type} config does not have (it "
+            f"knows e.g. hidden_size, intermediate_size, num_hidden_layers, "
+            "num_attention_heads). Parameters of conf/<env> are merged key by key over "
+            "conf/base's, so conf/base's T5 `architecture` keys come along: choose a named "
+            "student (`--params student_name=decoder_tiny`) or edit conf/base"
+        )
     try:
         model_config = AutoConfig.for_model(
             model_type,

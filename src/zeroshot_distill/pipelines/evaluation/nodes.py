@@ -187,10 +187,13 @@ def describe_student(student: StudentBundle) -> dict[str, Any]:
     described: dict[str, Any] = {
         "source": student.info.get("source") or getattr(config, "_name_or_path", "") or "?",
         "model_type": getattr(config, "model_type", type(student.model).__name__),
+        "family": student.family,
         "parameters": student.num_parameters,
-        "d_model": getattr(config, "d_model", None),
+        "d_model": getattr(config, "d_model", None) or getattr(config, "hidden_size", None),
         "layers (encoder/decoder)": (
             f"{getattr(config, 'num_layers', '?')}/{getattr(config, 'num_decoder_layers', '?')}"
+            if student.family == "seq2seq"
+            else f"0/{getattr(config, 'num_hidden_layers', '?')}"
         ),
         "tokenizer": type(student.tokenizer).__name__,
     }
