@@ -395,3 +395,31 @@ def test_tiny_causal_student_learns_the_cue_task(spec):
         result.student.model, result.student.tokenizer, spec, valid, prefix="predict: "
     )
     assert accuracy(predicted, list(valid["label"])) == result.summary["best_valid_accuracy"]
+
+
+def test_a_template_that_prints_a_date_sees_a_fixed_one():
+    from transformers import ByT5Tokenizer
+
+    tokenizer = ByT5Tokenizer()  # byte-level: every character of the date shows
+    tokenizer.chat_template = (
+        "{{ date_string | default(strftime_now('%d %b %Y %H:%M:%S.%f')) }} "
+        "{{ messages[0]['content'] }} <|assistant|>"
+    )
+    first = PromptFormat.for_tokenizer(tokenizer)
+    assert first == PromptFormat.for_tokenizer(tokenizer)  # no "today" in the prompt
+
+
+def test_decoder_tiny_preset_is_a_valid_causal_student():
+    from pathlib import Path
+
+    import yaml
+
+    from zeroshot_distill.students import TrainingConfig
+
+    root = Path(__file__).resolve().parents[2] / "conf" / "base"
+    (preset,) = yaml.safe_load((root / "students" / "decoder_tiny.yml").read_text()).values()
+    training = yaml.safe_load((root / "parameters_training.yml").read_text())["training"]
+    config = TrainingConfig.from_params({**training, **preset})
+    student = load_student(config.student, seed=0)
+    assert student.family == "causal_lm"
+    assert 100_000 < student.num_parameters < 200_000

@@ -50,6 +50,8 @@ from zeroshot_distill.students.model import (
 
 #: Stands for the user text while the chat template is rendered once per tokenizer.
 _CONTENT = "\x00ZSD-CONTENT\x00"
+#: The date a chat template that prints one sees (Llama 3.x's default).
+_TEMPLATE_DATE = "26 Jul 2024"
 
 
 def is_causal_model_type(model_type: str) -> bool:
@@ -179,6 +181,9 @@ class PromptFormat:
                 [{"role": "user", "content": _CONTENT}],
                 tokenize=False,
                 add_generation_prompt=True,
+                # Llama 3.x templates print today's date unless given one: a fixed date keeps
+                # the prompt of training and of every later inference the same.
+                date_string=_TEMPLATE_DATE,
             )
             if not isinstance(rendered, str) or rendered.count(_CONTENT) != 1:
                 raise StudentLoadError(
