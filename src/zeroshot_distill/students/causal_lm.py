@@ -363,7 +363,7 @@ def target_log_probs(
     logits = [first.logits[:, -1:].float().repeat_interleave(n_candidates, 0)]
     if target_ids.shape[1] > 1:
         name = _cache_name(model)
-        cache = getattr(first, name)
+        cache = _output_cache(first)
         cache.batch_repeat_interleave(n_candidates)
         teacher = target_ids[:, :-1]
         lengths = prompt_mask.sum(1).repeat_interleave(n_candidates, 0)
@@ -393,8 +393,19 @@ def target_log_probs(
 
 
 def _cache_name(model: PreTrainedModel) -> str:
-    """``cache`` in newer transformers 5.x, ``past_key_values`` before."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    """The forward's cache argument: ``cache`` in newer transformers 5.x,
+    ``past_key_values`` before (read from the wrapped model under a PEFT wrapper)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
+def _output_cache(output: Any) -> Any:
+    """The key/value cache of a forward's output, under either name."""
+    for name in ("cache", "past_key_values"):
+        cache = getattr(output, name, None)
+        if cache is not None:
+            return cache
+    raise RuntimeError("the model returned no key/value cache although use_cache=True")
 
 
 def generate_batch(
