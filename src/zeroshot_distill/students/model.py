@@ -206,7 +206,7 @@ def resolve_family(config: StudentConfig) -> str:
         return detected
     if config.family != "auto":
         return config.family
-    checkpoint = _from_pretrained(AutoConfig, config.name_or_path or "", "config")
+    checkpoint = _from_pretrained(AutoConfig, config.name_or_path or "", "model")
     if getattr(checkpoint, "is_encoder_decoder", False):
         return "seq2seq"
     if is_causal_lm_config(checkpoint):
@@ -231,7 +231,7 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
     path = Path(directory)
     if not path.is_dir():
         raise StudentLoadError(f"student directory {str(path)!r} does not exist")
-    checkpoint = _from_pretrained(AutoConfig, str(path), "config")
+    checkpoint = _from_pretrained(AutoConfig, str(path), "model")
     loader = (
         AutoModelForSeq2SeqLM
         if getattr(checkpoint, "is_encoder_decoder", False)

@@ -275,7 +275,7 @@ def _encode_training_rows(
         PromptFormat.for_tokenizer(student.tokenizer) if student.family == "causal_lm" else None
     )
     if prompts is not None:
-        prompts.prompt_ids([], config.max_input_length)  # room for the input after the template?
+        prompts.prompt_ids([], config.max_input_length)  # fails when the template fills it
     examples, truncated = encode_examples(
         student.tokenizer,
         [str(r["id"]) for r in train_records],
