@@ -60,6 +60,7 @@ benchmarks:
 	$(BIN)/python benchmarks/training_throughput.py
 	$(BIN)/python benchmarks/label_scoring.py
 	$(BIN)/python benchmarks/lora_memory.py
+	$(BIN)/python benchmarks/causal_label_scoring.py
 
 clean:  ## remove run outputs (keeps data/01_raw and the venv)
 	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete

@@ -1,4 +1,5 @@
-"""What the uncertainty scorers ask of a student, and its implementation for seq2seq models.
+"""What the uncertainty scorers ask of a student, and its implementations for seq2seq and
+decoder-only (causal LM) students.
 
 A :class:`StudentProbe` answers three questions about raw student inputs (without task
 prefix): sample ``k`` rationales with temperature (``explain: ``), give the log-likelihood of
@@ -191,5 +192,152 @@ class Seq2SeqProbe:
                 answers.extend(
                     s.strip()
                     for s in self.tokenizer.batch_decode(result.sequences, skip_special_tokens=True)
+                )
+        return answers, np.asarray(entropies, dtype=float)
+
+
+class CausalProbe:
+    """:class:`StudentProbe` for a decoder-only (causal LM) student: its prompts, scoring and
+    generation are those of :mod:`zeroshot_distill.students.causal_lm`."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        predict_prefix: str = "predict: ",
+        explain_prefix: str = "explain: ",
+        max_input_length: int = 512,
+        batch_size: int = 32,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.predict_prefix = predict_prefix
+        self.explain_prefix = explain_prefix
+        self.max_input_length = max_input_length
+        self.batch_size = batch_size
+
+    def _prompts(self, prefix: str, inputs: Sequence[str]) -> list[list[int]]:
+        from zeroshot_distill.students.causal_lm import prompt_ids
+
+        return prompt_ids(self.tokenizer, [prefix + x for x in inputs], self.max_input_length)
+
+    def _batches(self, n: int) -> list[slice]:
+        return [slice(i, min(i + self.batch_size, n)) for i in range(0, n, self.batch_size)]
+
+    def sample_rationales(
+        self,
+        inputs: Sequence[str],
+        k: int,
+        *,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: int,
+        seed: int,
+    ) -> list[list[str]]:
+        """``k`` rationales per input by nucleus sampling, reproducible by ``seed``."""
+        import torch
+
+        from zeroshot_distill.students.causal_lm import generate_batch
+
+        self.model.eval()
+        prompts = self._prompts(self.explain_prefix, inputs)
+        out: list[list[str]] = []
+        devices = [self.model.device] if self.model.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            torch.manual_seed(int(seed))
+            for part in self._batches(len(prompts)):
+                texts = generate_batch(
+                    self.model,
+                    self.tokenizer,
+                    prompts[part],
+                    int(max_new_tokens),
+                    do_sample=True,
+                    temperature=float(temperature),
+                    top_p=float(top_p),
+                    num_return_sequences=int(k),
+                )
+                out.extend(texts[i * k : (i + 1) * k] for i in range(len(prompts[part])))
+        return out
+
+    def answer_logprobs(
+        self, inputs: Sequence[str], candidates: Sequence[Sequence[str]]
+    ) -> list[np.ndarray]:
+        """Teacher-forced log p(candidate | ``predict: `` prompt), summed over tokens and EOS;
+        rows with the same number of candidates are scored together."""
+        import torch
+
+        from zeroshot_distill.students.causal_lm import pad_prompts, target_log_probs
+        from zeroshot_distill.students.data import IGNORE_INDEX, encode_targets, pad
+
+        if len(inputs) != len(candidates):
+            raise ValueError(f"{len(inputs)} inputs but {len(candidates)} candidate lists")
+        self.model.eval()
+        prompts = self._prompts(self.predict_prefix, inputs)
+        out: list[np.ndarray] = [np.zeros(0)] * len(inputs)
+        by_count: dict[int, list[int]] = {}
+        for i, c in enumerate(candidates):
+            by_count.setdefault(len(c), []).append(i)
+        device = self.model.device
+        with torch.no_grad():
+            for count, rows in by_count.items():
+                if count == 0:
+                    continue
+                for start in range(0, len(rows), self.batch_size):
+                    idx = rows[start : start + self.batch_size]
+                    ids, mask = pad_prompts([prompts[i] for i in idx], self.tokenizer.pad_token_id)
+                    targets = encode_targets(
+                        self.tokenizer, [str(c) for i in idx for c in candidates[i]]
+                    )
+                    logp = target_log_probs(
+                        self.model,
+                        ids.to(device),
+                        mask.to(device),
+                        pad(targets, IGNORE_INDEX).to(device),
+                        count,
+                        self.tokenizer.pad_token_id,
+                    )
+                    totals = logp.sum(1).view(len(idx), count).cpu().numpy().astype(float)
+                    for row, i in enumerate(idx):
+                        out[i] = totals[row]
+        return out
+
+    def greedy_answers(
+        self, inputs: Sequence[str], *, max_new_tokens: int
+    ) -> tuple[list[str], np.ndarray]:
+        """Greedy answers and their mean token entropy / log(vocabulary size), up to EOS."""
+        import torch
+
+        from zeroshot_distill.students.causal_lm import pad_prompts
+        from zeroshot_distill.students.data import end_of_sequence_id
+
+        self.model.eval()
+        prompts = self._prompts(self.predict_prefix, inputs)
+        eos = end_of_sequence_id(self.tokenizer)
+        answers: list[str] = []
+        entropies: list[float] = []
+        with torch.no_grad():
+            for part in self._batches(len(prompts)):
+                ids, mask = pad_prompts(prompts[part], self.tokenizer.pad_token_id)
+                result = self.model.generate(
+                    input_ids=ids.to(self.model.device),
+                    attention_mask=mask.to(self.model.device),
+                    do_sample=False,
+                    max_new_tokens=int(max_new_tokens),
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    eos_token_id=eos,
+                    output_scores=True,
+                    return_dict_in_generate=True,
+                )
+                scores = torch.stack(result.scores, dim=1).float()  # batch, steps, vocab
+                logp = torch.log_softmax(scores, dim=-1)
+                step_entropy = -(logp.exp() * logp).sum(-1) / float(np.log(scores.shape[-1]))
+                tokens = result.sequences[:, ids.shape[1] :]
+                after_eos = (tokens == eos).long().cumsum(-1) - (tokens == eos).long()
+                step_mask = (after_eos == 0).float()
+                mean = (step_entropy * step_mask).sum(-1) / step_mask.sum(-1).clamp(min=1)
+                entropies.extend(float(v) for v in mean.cpu())
+                answers.extend(
+                    s.strip() for s in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
                 )
         return answers, np.asarray(entropies, dtype=float)

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from zeroshot_distill.active.config import ScoringConfig
-from zeroshot_distill.active.probe import Seq2SeqProbe, StudentProbe
+from zeroshot_distill.active.probe import CausalProbe, Seq2SeqProbe, StudentProbe
 from zeroshot_distill.reporting import baselines, classification_metrics
 from zeroshot_distill.tasks import TaskSpec
 from zeroshot_distill.trainset import build_label_pool, subsample_training_set
@@ -167,8 +167,10 @@ class StudentSide:
         return rationales, self._predict(student, rows)
 
     def probe(self, student: Any) -> StudentProbe:
-        """A :class:`Seq2SeqProbe` on the student's model, tokenizer and prefixes."""
-        return Seq2SeqProbe(
+        """A :class:`Seq2SeqProbe` (a causal LM student: :class:`CausalProbe`) on the
+        student's model, tokenizer and prefixes."""
+        probe = CausalProbe if student.family == "causal_lm" else Seq2SeqProbe
+        return probe(
             student.model,
             student.tokenizer,
             predict_prefix=student.prefixes["predict"],

@@ -52,13 +52,16 @@ def _number(value: Any) -> float | None:
 
 
 def student_name(training: Mapping[str, Any] | None) -> str:
-    """``google/flan-t5-base`` -> ``flan-t5-base``; a random-init model -> ``t5-random-d64``."""
+    """``google/flan-t5-base`` -> ``flan-t5-base``; a random-init model -> ``t5-random-d64``
+    (a decoder-only one: ``qwen2-random-d64``)."""
     student = (training or {}).get("student") or {}
     name = student.get("name_or_path")
     if name:
         return str(name).rstrip("/").rsplit("/", 1)[-1]
-    d_model = (student.get("architecture") or {}).get("d_model")
-    return f"t5-random-d{d_model}" if d_model else "t5-random"
+    architecture = student.get("architecture") or {}
+    kind = architecture.get("model_type") or "t5"
+    width = architecture.get("d_model") or architecture.get("hidden_size")
+    return f"{kind}-random-d{width}" if width else f"{kind}-random"
 
 
 def teacher_name(teacher: Mapping[str, Any] | None) -> str:

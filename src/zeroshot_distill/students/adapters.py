@@ -44,12 +44,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from zeroshot_distill.students.model import (
-    BYT5,
     INFO_FILE,
     StudentBundle,
     StudentConfig,
     StudentLoadError,
     load_student,
+    load_tokenizer,
 )
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def load_student_for_training(
     if settings is None or settings.quantization is None:
         return load_student(student, seed=seed)
     check_peft_settings(settings, student)
-    from transformers import AutoConfig, AutoTokenizer, BitsAndBytesConfig, ByT5Tokenizer
+    from transformers import AutoConfig, BitsAndBytesConfig
 
     name = str(student.name_or_path)
     quantization = (
@@ -131,10 +131,7 @@ def load_student_for_training(
     )
     loader = _auto_class(bool(getattr(AutoConfig.from_pretrained(name), "is_encoder_decoder", 0)))
     model = loader.from_pretrained(name, quantization_config=quantization, device_map={"": 0})
-    tokenizer_name = student.tokenizer or name
-    tokenizer = (
-        ByT5Tokenizer() if tokenizer_name == BYT5 else AutoTokenizer.from_pretrained(tokenizer_name)
-    )
+    tokenizer = load_tokenizer(student.tokenizer or name)
     return StudentBundle(model=model, tokenizer=tokenizer, info={"source": student.source})
 
 
@@ -278,7 +275,6 @@ def load_adapter_student(directory: str | os.PathLike[str]) -> StudentBundle:
     """Read a student written with adapters: its base (``base/`` or the hub id it
     references, unquantized), the adapters on top, tokenizer and training info."""
     from peft import PeftModel
-    from transformers import AutoTokenizer
 
     path = Path(directory)
     adapter_config = json.loads((path / ADAPTER_CONFIG).read_text())
@@ -301,7 +297,7 @@ def load_adapter_student(directory: str | os.PathLike[str]) -> StudentBundle:
         base = loader.from_pretrained(base_name)
         with _quiet_peft():
             model = PeftModel.from_pretrained(base, str(path))
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        tokenizer = load_tokenizer(str(path))
     except (OSError, ValueError) as err:
         raise StudentLoadError(
             f"cannot load the adapter student in {str(path)!r} (base {base_name!r}): {err}"

@@ -11,7 +11,7 @@ without a rationale costs no rationale compute at all (the reference code traine
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +58,18 @@ def encode_examples(
     max_input_length: int,
     max_label_length: int,
     max_rationale_length: int,
+    encode_inputs: Callable[[list[str]], list[list[int]]] | None = None,
+    keep_tail: int = 1,
 ) -> tuple[list[EncodedExample], int]:
     """Tokenize examples for multi-task training.
 
-    Inputs longer than ``max_input_length`` tokens are truncated (counted in the second
-    return value); a target longer than its maximum is an error, raised before any training,
-    because a truncated label or rationale teaches the student to stop mid-answer.
+    Inputs longer than ``max_input_length`` tokens are truncated, keeping their last
+    ``keep_tail`` tokens (counted in the second return value); a target longer than its
+    maximum is an error, raised before any training, because a truncated label or rationale
+    teaches the student to stop mid-answer.
+
+    ``encode_inputs`` turns prefixed input texts into token ids (default: the tokenizer with
+    its special tokens; a causal LM student passes its prompt format).
 
     Returns:
         The encoded examples and the number of truncated inputs.
@@ -73,11 +79,14 @@ def encode_examples(
     """
     if not len(ids) == len(inputs) == len(label_targets) == len(rationale_targets):
         raise ValueError("ids, inputs, label_targets and rationale_targets differ in length")
-    predict = _token_ids(tokenizer, [prefixes.label + text for text in inputs])
+    encode = encode_inputs or (lambda texts: _token_ids(tokenizer, texts))
+    predict = encode([prefixes.label + text for text in inputs])
     labels = encode_targets(tokenizer, list(label_targets))
     _check_lengths(ids, labels, max_label_length, "label target", "max_label_length")
     has_rationale = [i for i, r in enumerate(rationale_targets) if r]
-    explain = _token_ids(tokenizer, [prefixes.rationale + inputs[i] for i in has_rationale])
+    explain = (
+        encode([prefixes.rationale + inputs[i] for i in has_rationale]) if has_rationale else []
+    )
     rationales = encode_targets(tokenizer, [str(rationale_targets[i]) for i in has_rationale])
     _check_lengths(
         [ids[i] for i in has_rationale],
@@ -95,9 +104,9 @@ def encode_examples(
         examples.append(
             EncodedExample(
                 id=str(example_id),
-                predict_ids=_truncate(predict[i], max_input_length),
+                predict_ids=_truncate(predict[i], max_input_length, keep_tail),
                 label_ids=labels[i],
-                explain_ids=None if expl is None else _truncate(expl, max_input_length),
+                explain_ids=None if expl is None else _truncate(expl, max_input_length, keep_tail),
                 rationale_ids=rat,
             )
         )
@@ -136,11 +145,12 @@ def end_of_sequence_id(tokenizer: PreTrainedTokenizerBase) -> int:
     )
 
 
-def _truncate(ids: list[int], max_length: int) -> list[int]:
-    """Cut to ``max_length`` tokens, keeping the final (end-of-sequence) token."""
+def _truncate(ids: list[int], max_length: int, keep_tail: int = 1) -> list[int]:
+    """Cut to ``max_length`` tokens, keeping the final ``keep_tail`` tokens (the
+    end-of-sequence token; a causal LM prompt's closing template)."""
     if len(ids) <= max_length:
         return ids
-    return [*ids[: max_length - 1], ids[-1]]
+    return [*ids[: max_length - keep_tail], *ids[len(ids) - keep_tail :]]
 
 
 def _check_lengths(
@@ -354,11 +364,14 @@ class MultiTaskCollator:
     The batch has ``input_ids``/``attention_mask`` (predict rows, then explain rows),
     ``label_ids`` (one per example) and, when any example has a rationale and
     ``use_rationales`` is on, ``rationale_ids`` (one per such example). Padded target
-    positions are :data:`IGNORE_INDEX`.
+    positions are :data:`IGNORE_INDEX`. ``pad_left`` left-pads the inputs (causal LM
+    students: every target then starts at the same column); the attention mask always
+    comes from the lengths (a causal LM's pad token may be its end-of-sequence token).
     """
 
     pad_token_id: int
     use_rationales: bool = True
+    pad_left: bool = False
 
     def __call__(self, examples: Sequence[EncodedExample]) -> dict[str, torch.Tensor]:
         explained = [
@@ -367,10 +380,9 @@ class MultiTaskCollator:
             if self.use_rationales and e.explain_ids is not None and e.rationale_ids is not None
         ]
         inputs = [e.predict_ids for e in examples] + [e.explain_ids or [] for e in explained]
-        input_ids = pad(inputs, self.pad_token_id)
         batch = {
-            "input_ids": input_ids,
-            "attention_mask": (pad([[1] * len(x) for x in inputs], 0)),
+            "input_ids": pad(inputs, self.pad_token_id, left=self.pad_left),
+            "attention_mask": pad([[1] * len(x) for x in inputs], 0, left=self.pad_left),
             "label_ids": pad([e.label_ids for e in examples], IGNORE_INDEX),
         }
         if explained:
@@ -378,12 +390,14 @@ class MultiTaskCollator:
         return batch
 
 
-def pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
-    """Right-pad integer rows to the longest one, as a ``long`` tensor."""
+def pad(rows: Sequence[Sequence[int]], value: int, *, left: bool = False) -> torch.Tensor:
+    """Right-pad (``left``: left-pad) integer rows to the longest one, as a ``long`` tensor."""
     width = max((len(r) for r in rows), default=0)
     out = torch.full((len(rows), width), value, dtype=torch.long)
     for i, row in enumerate(rows):
-        out[i, : len(row)] = torch.as_tensor(list(row), dtype=torch.long)
+        if len(row):
+            start = width - len(row) if left else 0
+            out[i, start : start + len(row)] = torch.as_tensor(list(row), dtype=torch.long)
     return out
 
 

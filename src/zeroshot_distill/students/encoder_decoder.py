@@ -40,7 +40,7 @@ from zeroshot_distill.students.model import (
     StudentConfig,
     StudentLoadError,
     _from_pretrained,
-    _load_tokenizer,
+    load_tokenizer,
 )
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def load_encoder_student(cfg: StudentConfig, seed: int | None = None) -> Student
         StudentLoadError: a missing directory, a hub id while offline, an ``architecture``
             or ``decoder`` that transformers refuses, or a tokenizer without an end token.
     """
-    tokenizer = _load_tokenizer(cfg.tokenizer or cfg.name_or_path or BYT5)
+    tokenizer = load_tokenizer(cfg.tokenizer or cfg.name_or_path or BYT5)
     if seed is not None:
         torch.manual_seed(seed)
     if cfg.architecture is not None:

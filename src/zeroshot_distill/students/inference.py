@@ -4,7 +4,9 @@ All functions take task rows in the ``examples`` shape (the task's input fields;
 DataFrame or a sequence of mappings), build the student input with the task spec and the
 task prefix, process the rows in length-sorted batches (little padding) and return results
 in the original row order. Labels of tasks with a label set are read by *label scoring*
-(rank classification: the most likely candidate wins); generation is greedy.
+(rank classification: the most likely candidate wins); generation is greedy. Seq2seq and
+causal LM students take the same calls (the latter's prompts, scoring and generation are in
+:mod:`zeroshot_distill.students.causal_lm`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from zeroshot_distill.students import causal_lm
 from zeroshot_distill.students.data import (
     IGNORE_INDEX,
     TaskPrefixes,
@@ -208,10 +211,18 @@ def generate_texts(
     """Greedy generation for raw input strings, batched by length, in input order."""
     was_training = model.training
     model.eval()
-    encoded = _encode(tokenizer, inputs, max_input_length)
+    causal = causal_lm.is_causal_lm(model)
+    encoded = _encode(tokenizer, inputs, max_input_length, causal=causal)
     out: list[str] = [""] * len(inputs)
     try:
         for idx in _length_batches(encoded, batch_size):
+            if causal:
+                texts = causal_lm.generate_batch(
+                    model, tokenizer, [encoded[i] for i in idx], max_new_tokens
+                )
+                for i, text in zip(idx, texts, strict=True):
+                    out[i] = text
+                continue
             input_ids = pad([encoded[i] for i in idx], tokenizer.pad_token_id).to(model.device)
             generated = model.generate(
                 input_ids=input_ids,
@@ -245,8 +256,8 @@ def label_log_probs(
     multiple choice, scored through each row's target for the letter, see
     :meth:`TaskSpec.label_target`): the sum of the target tokens' log-probabilities,
     end-of-sequence included, i.e. the log-probability of the whole target. The encoder
-    runs once per row; all candidates of a batch go through the decoder together.
-    Numeric tasks have no label set.
+    (a causal LM: the prompt) runs once per row; all candidates of a batch go through the
+    decoder together. Numeric tasks have no label set.
     """
     labels = spec.label_set
     if labels is None:
@@ -255,8 +266,12 @@ def label_log_probs(
     n_labels = len(labels)
     was_training = model.training
     model.eval()
+    causal = causal_lm.is_causal_lm(model)
     encoded = _encode(
-        tokenizer, [prefix + spec.student_input(r) for r in records], max_input_length
+        tokenizer,
+        [prefix + spec.student_input(r) for r in records],
+        max_input_length,
+        causal=causal,
     )
     scores = np.zeros((len(records), n_labels), dtype=np.float64)
     # Classification targets are the same for every row: tokenize them once.
@@ -283,6 +298,20 @@ def label_log_probs(
             for start in range(0, len(batch), rows):
                 idx = batch[start : start + rows]
                 chunk = targets[start * n_labels : (start + rows) * n_labels]
+                if causal:
+                    prompt_ids, prompt_mask = causal_lm.pad_prompts(
+                        [encoded[i] for i in idx], tokenizer.pad_token_id
+                    )
+                    token_logp = causal_lm.target_log_probs(
+                        model,
+                        prompt_ids.to(model.device),
+                        prompt_mask.to(model.device),
+                        pad(chunk, IGNORE_INDEX).to(model.device),
+                        n_labels,
+                        tokenizer.pad_token_id,
+                    )
+                    scores[idx] = token_logp.sum(dim=1).view(len(idx), n_labels).cpu().numpy()
+                    continue
                 input_ids = pad([encoded[i] for i in idx], tokenizer.pad_token_id)
                 token_logp = _target_log_probs(
                     model,
@@ -353,10 +382,16 @@ def _cache_argument(model: PreTrainedModel) -> str:
 
 
 def _encode(
-    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    max_length: int,
+    *,
+    causal: bool = False,
 ) -> list[list[int]]:
     if not texts:
         return []
+    if causal:
+        return causal_lm.prompt_ids(tokenizer, texts, max_length)
     ids = tokenizer(list(texts))["input_ids"]
     return [list(x) if len(x) <= max_length else [*x[: max_length - 1], x[-1]] for x in ids]
 

@@ -1,7 +1,10 @@
-"""Building and loading student models: a hub id, a local directory, or a random tiny T5.
+"""Building and loading student models: a hub id, a local directory, or a random tiny model.
 
-A student is a sequence-to-sequence model plus its tokenizer, carried together as a
-:class:`StudentBundle` (that is also what the ``student_model`` catalog entry saves and loads).
+A student is a sequence-to-sequence model (T5 family) or a decoder-only causal language model
+(Qwen2, Llama, SmolLM, Gemma, Phi; see :mod:`zeroshot_distill.students.causal_lm`) plus its
+tokenizer, carried together as a :class:`StudentBundle` (that is also what the
+``student_model`` catalog entry saves and loads). ``StudentConfig.family`` picks the family
+(``auto``: from the checkpoint's config or ``architecture.model_type``).
 
 Three sources, chosen by :class:`StudentConfig`:
 
@@ -28,9 +31,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+import transformers
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from transformers import (
     AutoConfig,
+    AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     ByT5Tokenizer,
@@ -105,6 +110,15 @@ class StudentConfig(BaseModel):
 
     ``tokenizer``: ``byt5`` (the byte-level tokenizer, no files), a hub id or a directory;
     default: the model's own (``name_or_path``), or ``byt5`` for ``architecture``.
+
+    ``family``: ``auto`` (default: seq2seq for encoder-decoder checkpoints and a T5
+    ``architecture``, causal_lm for ``*ForCausalLM`` checkpoints and an ``architecture``
+    whose ``model_type`` is a causal LM type such as ``qwen2`` or ``llama``) | ``seq2seq`` |
+    ``causal_lm`` | ``encoder``.
+
+    ``chat_template`` (causal LMs): ``auto`` = prompts go through the tokenizer's chat
+    template when it has one; ``none`` = plain ``<prefix><input>\\n`` prompts (the template
+    is dropped from the student's tokenizer, so that training and inference agree).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -116,6 +130,7 @@ class StudentConfig(BaseModel):
     #: Encoder students only: BertConfig arguments of the decoder trained from scratch
     #: (``num_hidden_layers``, ``hidden_size``, ...); ``None``: a default sized like the encoder.
     decoder: dict[str, Any] | None = None
+    chat_template: Literal["auto", "none"] = "auto"
 
     @model_validator(mode="after")
     def _one_source(self) -> StudentConfig:
@@ -161,11 +176,15 @@ def load_student(
     family = resolve_family(cfg)
     if cfg.decoder is not None and family != "encoder":
         raise StudentLoadError(f"invalid student config: {_decoder_only_for_encoders(family)}")
+    if family == "causal_lm":
+        from zeroshot_distill.students.causal_lm import load_causal_student
+
+        return load_causal_student(cfg, seed)
     if family == "encoder":
         from zeroshot_distill.students.encoder_decoder import load_encoder_student
 
         return load_encoder_student(cfg, seed)
-    tokenizer = _load_tokenizer(cfg.tokenizer or cfg.name_or_path or BYT5)
+    tokenizer = load_tokenizer(cfg.tokenizer or cfg.name_or_path or BYT5)
     if cfg.architecture is not None:
         model = _build_random_t5(cfg.architecture, tokenizer, seed)
     else:
@@ -177,22 +196,55 @@ def load_student(
         )
     from zeroshot_distill.students.encoder_decoder import encoder_student_info
 
-    info = {"source": cfg.source, **encoder_student_info(model)}  # a saved encoder student
+    # encoder_student_info: a saved encoder student used again as name_or_path keeps its kind.
+    info = {"source": cfg.source, "family": "seq2seq", **encoder_student_info(model)}
     return StudentBundle(model=model, tokenizer=tokenizer, info=info)
 
 
-def resolve_family(cfg: StudentConfig) -> str:
-    """``cfg.family``, or for ``auto``: ``encoder`` for a bare encoder checkpoint (BERT-like)
-    or an ``architecture`` whose ``model_type`` is an encoder, else ``seq2seq``."""
-    if cfg.family != "auto":
-        return cfg.family
+def resolve_family(config: StudentConfig) -> str:
+    """The family of ``config``: its ``family``, or for ``auto`` what the checkpoint's
+    config (``name_or_path``) or ``architecture.model_type`` says: ``encoder`` for a bare
+    encoder (BERT-like), ``causal_lm`` for a ``*ForCausalLM``, ``seq2seq`` for T5-like.
+
+    Raises:
+        StudentLoadError: the family cannot be told, or contradicts the ``architecture``.
+    """
+    from zeroshot_distill.students.causal_lm import is_causal_lm_config, is_causal_model_type
     from zeroshot_distill.students.encoder_decoder import ENCODER_MODEL_TYPES, is_bare_encoder
 
-    if cfg.architecture is not None:
-        model_type = cfg.architecture.get("model_type")
-        return "encoder" if model_type in ENCODER_MODEL_TYPES else "seq2seq"
-    checkpoint = _from_pretrained(AutoConfig, cfg.name_or_path or "", "config")
-    return "encoder" if is_bare_encoder(checkpoint) else "seq2seq"
+    if config.architecture is not None:
+        model_type = config.architecture.get("model_type")
+        if model_type in ENCODER_MODEL_TYPES:
+            detected = "encoder"
+        elif model_type is not None and is_causal_model_type(str(model_type)):
+            detected = "causal_lm"
+        elif model_type in (None, "t5"):
+            detected = "seq2seq"
+        else:
+            raise StudentLoadError(
+                f"`architecture.model_type: {model_type}` is neither a causal LM type (e.g. "
+                "qwen2, llama, gemma, phi3), an encoder type (e.g. bert, roberta, deberta-v2, "
+                "modernbert) nor t5; leave it out for a T5"
+            )
+        if config.family not in ("auto", detected):
+            raise StudentLoadError(
+                f"`family: {config.family}` does not fit `architecture` (model_type "
+                f"{model_type or 't5'} builds a {detected} model)"
+            )
+        return detected
+    if config.family != "auto":
+        return config.family
+    checkpoint = _from_pretrained(AutoConfig, config.name_or_path or "", "model")
+    if getattr(checkpoint, "is_encoder_decoder", False):
+        return "seq2seq"
+    if is_bare_encoder(checkpoint):
+        return "encoder"
+    if is_causal_lm_config(checkpoint):
+        return "causal_lm"
+    raise StudentLoadError(
+        f"cannot tell the family of {config.name_or_path!r} (model_type "
+        f"{getattr(checkpoint, 'model_type', None)!r}): set `training.student.family`"
+    )
 
 
 def _decoder_only_for_encoders(family: str) -> str:
@@ -226,17 +278,33 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
         from zeroshot_distill.students.adapters import load_adapter_student
 
         return load_adapter_student(path)
-    model = _from_pretrained(AutoModelForSeq2SeqLM, str(path), "model")
-    tokenizer = _from_pretrained(AutoTokenizer, str(path), "tokenizer")
+    checkpoint = _from_pretrained(AutoConfig, str(path), "model")
+    loader = (
+        AutoModelForSeq2SeqLM
+        if getattr(checkpoint, "is_encoder_decoder", False)
+        else AutoModelForCausalLM
+    )
+    model = _from_pretrained(loader, str(path), "model")
+    tokenizer = load_tokenizer(str(path))
     info_path = path / INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
     return StudentBundle(model=model, tokenizer=tokenizer, info=info)
 
 
-def _load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
+def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
     if name_or_path == BYT5:
         return ByT5Tokenizer()
-    return _from_pretrained(AutoTokenizer, name_or_path, "tokenizer")
+    tokenizer = _from_pretrained(AutoTokenizer, name_or_path, "tokenizer")
+    # transformers 5 picks the tokenizer class of the directory's *model* type (a Qwen2
+    # tokenizer for a tiny qwen2 saved with ByT5, which then encodes everything to nothing);
+    # the class the tokenizer was saved as wins.
+    config_file = Path(name_or_path).expanduser() / "tokenizer_config.json"
+    if config_file.is_file():
+        saved = json.loads(config_file.read_text()).get("tokenizer_class")
+        saved_class = getattr(transformers, str(saved), None) if saved else None
+        if saved_class is not None and type(tokenizer).__name__ != saved:
+            tokenizer = _from_pretrained(saved_class, name_or_path, "tokenizer")
+    return tokenizer
 
 
 def _build_random_t5(

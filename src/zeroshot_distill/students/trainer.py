@@ -58,6 +58,7 @@ from zeroshot_distill.students.adapters import (
     load_student_for_training,
     parameter_counts,
 )
+from zeroshot_distill.students.causal_lm import MultiTaskCausalLM, PromptFormat
 from zeroshot_distill.students.data import (
     MultiTaskCollator,
     MultiTaskDataset,
@@ -264,15 +265,18 @@ def train_student(
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     try:
+        causal = student.family == "causal_lm"
+        pad_id = student.tokenizer.pad_token_id
         with tempfile.TemporaryDirectory(prefix="student-trainer-") as scratch:
             trainer = MultiTaskTrainer(
-                model=MultiTaskSeq2Seq(student.model, config.alpha),
+                model=MultiTaskCausalLM(student.model, config.alpha, pad_id)
+                if causal
+                else MultiTaskSeq2Seq(student.model, config.alpha),
                 args=_training_arguments(config, scratch, seed),
                 train_dataset=dataset,
                 eval_dataset=valid_records,
                 data_collator=MultiTaskCollator(
-                    pad_token_id=student.tokenizer.pad_token_id,
-                    use_rationales=config.alpha < 1.0,
+                    pad_token_id=pad_id, use_rationales=config.alpha < 1.0, pad_left=causal
                 ),
                 processing_class=student.tokenizer,
                 spec=spec,
@@ -296,6 +300,7 @@ def train_student(
     finish_adapters(student, config.peft)
     student.info.update(
         task=spec.name,
+        family=student.family,
         alpha=config.alpha,
         prefixes={"predict": config.label_prefix, "explain": config.rationale_prefix},
         max_input_length=config.max_input_length,
@@ -328,7 +333,13 @@ def _encode_training_rows(
     student: StudentBundle, train_records: list[dict[str, Any]], config: TrainingConfig
 ) -> tuple[MultiTaskDataset, int]:
     """The training rows tokenized with both prefixes, and how many inputs were truncated
-    (logged: a long input loses its end silently otherwise)."""
+    (logged: a long input loses its end silently otherwise). A causal LM's inputs are its
+    prompts (:class:`PromptFormat`: chat template or plain)."""
+    prompts = (
+        PromptFormat.for_tokenizer(student.tokenizer) if student.family == "causal_lm" else None
+    )
+    if prompts is not None:
+        prompts.prompt_ids([], config.max_input_length)  # fails when the template fills it
     examples, truncated = encode_examples(
         student.tokenizer,
         [str(r["id"]) for r in train_records],
@@ -339,6 +350,7 @@ def _encode_training_rows(
         max_input_length=config.max_input_length,
         max_label_length=config.max_label_length,
         max_rationale_length=config.max_rationale_length,
+        **({"encode_inputs": prompts.encode, "keep_tail": len(prompts.tail)} if prompts else {}),
     )
     if truncated:
         logger.warning(

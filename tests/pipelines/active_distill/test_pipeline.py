@@ -255,3 +255,24 @@ def test_teacher_revision_trains_on_the_corrected_rationales(base_params, exampl
     rounds = catalog.load("active_distill_rounds").set_index("round")
     assert rounds.loc[1, "cumulative_calls"] == 6 + 6 + 6  # seed, annotations, revisions
     assert "Teacher revisions" in catalog.load("active_distill_report")
+
+
+def test_pipeline_runs_with_a_decoder_only_student(base_params, examples, tmp_path):
+    params = _params(base_params, tmp_path, n_rounds=1)
+    student = {
+        "architecture": {
+            "model_type": "qwen2",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+        },
+        "tokenizer": "byt5",
+    }
+    params["training"] = {**params["training"], "student": student}
+    catalog = _run(examples, params, tmp_path / "state")
+    rounds = catalog.load("active_distill_rounds")
+    assert rounds["test_accuracy"].between(0, 1).all()
+    assert set(rounds["round"]) == {0, 1}
+    assert catalog.load("active_distill_student_model").family == "causal_lm"

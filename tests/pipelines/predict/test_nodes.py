@@ -44,3 +44,22 @@ def test_generation_can_still_be_asked_for():
     result = predict_new_examples(student, _inputs(), TASK, params)
     assert "student_confidence" not in result.columns
     assert result["valid_output"].tolist() == result["student_label"].notna().tolist()
+
+
+def test_a_decoder_only_student_predicts_and_explains():
+    qwen2 = {
+        "model_type": "qwen2",
+        "hidden_size": 16,
+        "intermediate_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+    }
+    student = load_student({"architecture": qwen2}, seed=0)
+    scored = predict_new_examples(student, _inputs(), TASK, {"batch_size": 2, "explain": True})
+    assert scored["valid_output"].all()
+    assert scored["student_confidence"].between(1 / 3, 1.0).all()
+    assert "student_rationale" in scored.columns
+    params = {"batch_size": 2, "label_decoding": "generate", "max_new_tokens": 4}
+    generated = predict_new_examples(student, _inputs(), TASK, params)
+    assert generated["valid_output"].tolist() == generated["student_label"].notna().tolist()

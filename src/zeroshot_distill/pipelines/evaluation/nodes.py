@@ -191,8 +191,11 @@ def describe_student(student: StudentBundle) -> dict[str, Any]:
     described: dict[str, Any] = {
         "source": student.info.get("source") or getattr(config, "_name_or_path", "") or "?",
         "model_type": getattr(config, "model_type", type(student.model).__name__),
+        "family": student.family,
         "parameters": student.num_parameters,
-        "d_model": getattr(config, "d_model", None) or _encoder_width(config),
+        "d_model": getattr(config, "d_model", None)
+        or _encoder_width(config)
+        or getattr(config, "hidden_size", None),
         "layers (encoder/decoder)": _layer_counts(config),
         "tokenizer": type(student.tokenizer).__name__,
     }
@@ -209,10 +212,13 @@ def _encoder_width(config: Any) -> int | None:
 
 
 def _layer_counts(config: Any) -> str:
-    """``encoder/decoder`` layers: T5's ``num_layers``, or an encoder student's two configs."""
+    """``encoder/decoder`` layers: T5's ``num_layers``, an encoder student's two configs, or
+    a decoder-only student's ``0/num_hidden_layers``."""
     encoder, decoder = getattr(config, "encoder", None), getattr(config, "decoder", None)
     if encoder is not None and decoder is not None:
         return f"{encoder.num_hidden_layers}/{decoder.num_hidden_layers}"
+    if not getattr(config, "is_encoder_decoder", False):
+        return f"0/{getattr(config, 'num_hidden_layers', '?')}"
     return f"{getattr(config, 'num_layers', '?')}/{getattr(config, 'num_decoder_layers', '?')}"
 
 
