@@ -137,8 +137,8 @@ def test_t5_architecture_stays_seq2seq_and_bad_families_fail_clearly():
     t5 = StudentConfig(architecture={"d_model": 16, "num_layers": 1, "num_heads": 2})
     assert resolve_family(t5) == "seq2seq"
     assert load_student(t5, seed=0).family == "seq2seq"
-    with pytest.raises(StudentLoadError, match="model_type: bert"):
-        resolve_family(StudentConfig(architecture={"model_type": "bert"}))
+    with pytest.raises(StudentLoadError, match="model_type: vit"):
+        resolve_family(StudentConfig(architecture={"model_type": "vit"}))
     with pytest.raises(StudentLoadError, match="does not fit"):
         resolve_family(StudentConfig(architecture=QWEN2, family="seq2seq"))
     with pytest.raises(StudentLoadError, match="must not set"):

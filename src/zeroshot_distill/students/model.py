@@ -229,7 +229,8 @@ def resolve_family(config: StudentConfig) -> str:
         if config.family not in ("auto", detected):
             raise StudentLoadError(
                 f"`family: {config.family}` does not fit `architecture` (model_type "
-                f"{model_type or 't5'} builds a {detected} model)"
+                f"{model_type or 't5'} builds a {detected} model); {config.family} students "
+                f"take model_type {_FAMILY_MODEL_TYPES[config.family]}"
             )
         return detected
     if config.family != "auto":
@@ -245,6 +246,13 @@ def resolve_family(config: StudentConfig) -> str:
         f"cannot tell the family of {config.name_or_path!r} (model_type "
         f"{getattr(checkpoint, 'model_type', None)!r}): set `training.student.family`"
     )
+
+
+_FAMILY_MODEL_TYPES = {
+    "encoder": "bert, roberta, deberta-v2, modernbert, ...",
+    "causal_lm": "qwen2, llama, gemma, phi3, ...",
+    "seq2seq": "t5 (or none)",
+}
 
 
 def _decoder_only_for_encoders(family: str) -> str:
