@@ -307,3 +307,60 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# Every family, full or with adapters, goes through the same launcher: an encoder student and
+# a decoder-only student with LoRA on 2 CPU ranks (a few epochs: plumbing, not accuracy).
+OTHER_FAMILIES = {
+    "encoder": {
+        "student": {
+            "architecture": {
+                "model_type": "bert",
+                "hidden_size": 32,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 4,
+                "intermediate_size": 64,
+            },
+            "decoder": {"num_hidden_layers": 1},
+        }
+    },
+    "decoder_only_lora": {
+        "student": {
+            "architecture": {
+                "model_type": "qwen2",
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 4,
+                "num_key_value_heads": 2,
+            }
+        },
+        "peft": {"method": "lora", "r": 4, "lora_alpha": 8, "target_modules": "all-linear"},
+    },
+}
+
+
+@pytest.mark.trains
+@pytest.mark.slow
+@pytest.mark.parametrize("family", sorted(OTHER_FAMILIES))
+def test_encoder_and_decoder_lora_students_train_on_two_processes(family):
+    epochs = 2
+    params = {
+        **PARAMS,
+        **OTHER_FAMILIES[family],
+        "num_epochs": epochs,
+        "launcher": {"nproc_per_node": 2, "backend": "gloo", "timeout_s": 300},
+    }
+    student, _, _ = train_student_model(_training_set(), params, TASK, 42)
+    info = student.info
+    assert info["world_size"] == 2
+    assert info["examples_seen"] == N_TRAIN * epochs
+    assert info["family"] == ("seq2seq" if family == "encoder" else "causal_lm")
+    if family == "encoder":
+        assert info["student_kind"] == "encoder"
+    else:
+        assert info["peft"]["r"] == 4
+        assert info["num_trainable_parameters"] < info["num_parameters"]
+    rows = _rows("test", 16, 5)
+    predicted = predict_labels(student.model, student.tokenizer, TaskSpec.from_params(TASK), rows)
+    assert all(p in ("positive", "negative") for p in predicted)  # label scoring: always valid
