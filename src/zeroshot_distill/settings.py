@@ -37,6 +37,47 @@ def _task_spec(name: str, *, _root_: Any) -> Any:
     return _root_[key]
 
 
+def _student_preset(name: str | None, *, _root_: Any) -> Any:
+    """``${student_preset:${student_name}}`` -> ``{"name": name, **_student_<name>}`` (from
+    conf/<env>/students/<name>.yml); ``None`` when no preset is named (``student_name: null``).
+
+    Unknown names fail here, at configuration time, before any stage runs or spends.
+    """
+    if name is None or str(name).strip().lower() in ("", "null", "none"):
+        return None
+    key = f"_student_{name}"
+    if key not in _root_:
+        raise KeyError(
+            f"unknown student preset {name!r} (student_name): no conf/<env>/students/{name}.yml "
+            f"with a `{key}` key; known presets: {_known_presets(_root_)} (conf/base/students/, "
+            "or add your own in conf/local/students/)"
+        )
+    return {"name": str(name), **_plain(_root_[key])}
+
+
+def _student_presets(names: Any, *, _root_: Any) -> dict[str, Any]:
+    """``${student_presets:${compare_students.students}}`` -> ``{name: preset}`` for a list."""
+    if names is None:
+        return {}
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"compare_students.students must be a list of student preset names, got {names!r}; "
+            f"known presets: {_known_presets(_root_)}"
+        )
+    return {str(name): _student_preset(str(name), _root_=_root_) for name in names}
+
+
+def _known_presets(root: Any) -> list[str]:
+    return sorted(k[len("_student_") :] for k in root if str(k).startswith("_student_"))
+
+
+def _plain(node: Any) -> Any:
+    """A config node as plain dicts and lists (a preset is copied, not aliased)."""
+    if OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=True)
+    return dict(node) if isinstance(node, dict) else node
+
+
 # The one place for this machine's settings: keys (credentials.yml), catalog overrides
 # (your own data) and parameters (your endpoint). Git-ignored; read by every environment.
 LOCAL_ENV = "local"
@@ -165,9 +206,20 @@ CONFIG_LOADER_ARGS = {
     "config_patterns": {
         # Task specs live in conf/<env>/tasks/*.yml; each file holds one `_task_<name>` key
         # that parameters interpolate (keys starting with `_` are not themselves parameters).
-        "parameters": ["parameters*", "parameters*/**", "**/parameters*", "tasks/*"],
+        # Named students likewise: conf/<env>/students/<name>.yml holds `_student_<name>`.
+        "parameters": [
+            "parameters*",
+            "parameters*/**",
+            "**/parameters*",
+            "tasks/*",
+            "students/*",
+        ],
     },
     # An environment may override one nested parameter without restating its siblings.
     "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
-    "custom_resolvers": {"task_spec": _task_spec},
+    "custom_resolvers": {
+        "task_spec": _task_spec,
+        "student_preset": _student_preset,
+        "student_presets": _student_presets,
+    },
 }
