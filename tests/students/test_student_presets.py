@@ -87,7 +87,7 @@ def test_a_bad_preset_key_is_named_with_its_file() -> None:
     assert "conf/<env>/students/broken.yml" in str(error.value)
     assert "_student_broken.alpha" in str(error.value)
     unknown = {**training, "preset": {"name": "broken", "learning_rte": 0.1}}
-    with pytest.raises(TrainingConfigError, match="students/broken.yml"):
+    with pytest.raises(TrainingConfigError, match=r"students/broken\.yml"):
         TrainingConfig.from_params(unknown)
     # A bad key of training itself is not blamed on the preset.
     with pytest.raises(TrainingConfigError) as error:

@@ -52,7 +52,11 @@ def _number(value: Any) -> float | None:
 
 
 def student_name(training: Mapping[str, Any] | None) -> str:
-    """``google/flan-t5-base`` -> ``flan-t5-base``; a random-init model -> ``t5-random-d64``."""
+    """``google/flan-t5-base`` -> ``flan-t5-base``; a random-init model -> ``t5-random-d64``;
+    a named student (``student_name``) -> its preset name."""
+    preset = (training or {}).get("preset")
+    if isinstance(preset, Mapping) and preset.get("name"):
+        return str(preset["name"])
     student = (training or {}).get("student") or {}
     name = student.get("name_or_path")
     if name:
@@ -176,6 +180,29 @@ def active_distill_summary_lines(metrics: Mapping[str, Any]) -> list[str]:
         return []
     spend = value(metrics.get("equal_spend.spend"))
     return [f"test accuracy at equal teacher spend ({fmt_usd(spend)}): " + " vs ".join(arms)]
+
+
+def compare_students_summary_lines(table: pd.DataFrame) -> list[str]:
+    """The best student of a ``compare_students`` table, and who did not beat the baseline."""
+    if table.empty or table["accuracy"].isna().all():
+        return []
+    best = table.loc[table["accuracy"].idxmax()]
+    lines = [
+        f"{len(table)} students on one training set; best {best['student']} "
+        f"({best['family']}): accuracy {fmt_pct(best['accuracy'])}, "
+        f"{_number(best.get('predictions_per_s')) or 0:,.1f} predictions/s, "
+        f"{fmt_usd(best.get('usd_per_million'))} per 1M predictions"
+    ]
+    beats = table.get("beats_majority")
+    if beats is not None:
+        losers = [
+            str(name)
+            for name, beat in zip(table["student"], beats, strict=True)
+            if beat is not None and not pd.isna(beat) and not bool(beat)
+        ]
+        if losers:
+            lines.append(f"NOT beating the majority-class baseline: {', '.join(losers)}")
+    return lines
 
 
 def predictions_summary_lines(predictions: pd.DataFrame, n_rows: int = 3) -> list[str]:
