@@ -95,16 +95,25 @@ def run_name(pipeline_names: Sequence[str], params: Mapping[str, Any]) -> str:
     if task:
         parts.append(str(task))
     teaches = any(n in _USES_TEACHER for n in names)
-    trains = any(n in _SINGLE_STUDENT | {"experiments", "active_distill"} for n in names)
+    trains = any(
+        n in _SINGLE_STUDENT | {"experiments", "active_distill", "compare_students"} for n in names
+    )
+    student = _students_label(names, params)
     if teaches and trains:
-        parts.append(
-            f"{teacher_name(params.get('teacher'))} → {student_name(params.get('training'))}"
-        )
+        parts.append(f"{teacher_name(params.get('teacher'))} → {student}")
     elif teaches:
         parts.append(teacher_name(params.get("teacher")))
     elif trains or "predict" in names:
-        parts.append(student_name(params.get("training")))
+        parts.append(student)
     return " · ".join(parts)
+
+
+def _students_label(names: Sequence[str], params: Mapping[str, Any]) -> str:
+    """The student of the run, or ``a vs b`` for the students a comparison trains."""
+    compared = _get(params, "compare_students.students")
+    if "compare_students" in names and isinstance(compared, Sequence) and compared:
+        return " vs ".join(str(name) for name in compared)
+    return student_name(params.get("training"))
 
 
 def headline_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
