@@ -111,7 +111,7 @@ def run_name(pipeline_names: Sequence[str], params: Mapping[str, Any]) -> str:
 def _students_label(names: Sequence[str], params: Mapping[str, Any]) -> str:
     """The student of the run, or ``a vs b`` for the students a comparison trains."""
     compared = _get(params, "compare_students.students")
-    if "compare_students" in names and isinstance(compared, Sequence) and compared:
+    if "compare_students" in names and isinstance(compared, (list, tuple)) and compared:
         return " vs ".join(str(name) for name in compared)
     return student_name(params.get("training"))
 
