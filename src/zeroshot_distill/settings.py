@@ -71,6 +71,30 @@ def _known_presets(root: Any) -> list[str]:
     return sorted(k[len("_student_") :] for k in root if str(k).startswith("_student_"))
 
 
+def _runtime_over_presets(params: dict[str, Any], runtime: Any) -> dict[str, Any]:
+    """``--params training.<key>=...`` wins over a named student's ``<key>`` too (a preset
+    overrides ``training`` when training starts, after the merge): the key is dropped from
+    every resolved preset, and ``training.student.*`` is merged into the preset's student."""
+    overridden = (runtime or {}).get("training")
+    if not isinstance(overridden, dict):
+        return params
+    presets = [(params.get("training") or {}).get("preset")]
+    presets += list(((params.get("compare_students") or {}).get("presets") or {}).values())
+    for preset in presets:
+        if not isinstance(preset, dict):
+            continue
+        for key, value in overridden.items():
+            if key == "preset":
+                continue
+            if key == "student" and isinstance(value, dict) and "student" in preset:
+                preset["student"] = OmegaConf.to_container(
+                    OmegaConf.merge(preset["student"], value), resolve=True
+                )
+            else:
+                preset.pop(key, None)
+    return params
+
+
 def _plain(node: Any) -> Any:
     """A config node as plain dicts and lists (a preset is copied, not aliased)."""
     if OmegaConf.is_config(node):
@@ -157,7 +181,8 @@ class ProjectConfigLoader(OmegaConfigLoader):
                 f"No parameter files in {', '.join(envs)} matching {patterns}"
             )
         merged = OmegaConf.unsafe_merge(*layers, self.runtime_params)
-        return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
+        params = OmegaConf.to_container(merged, resolve=True)
+        return _runtime_over_presets(params, self.runtime_params)  # type: ignore[arg-type]
 
     def _applies_local(self, run_env: str) -> bool:
         return (

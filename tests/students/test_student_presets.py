@@ -105,3 +105,17 @@ def test_a_user_preset_in_conf_local(tmp_path: Path) -> None:
     config = TrainingConfig.from_params(params["training"])
     assert config.student.name_or_path == "/models/my-t5" and config.student.architecture is None
     assert config.num_epochs == 2
+
+
+def test_params_on_the_command_line_win_over_the_preset() -> None:
+    params = _parameters(
+        PROJECT_ROOT,
+        env="test",
+        student_name="t5_tiny_wide",
+        training={"learning_rate": 0.01, "student": {"architecture": {"d_model": 128}}},
+    )
+    config = TrainingConfig.from_params(params["training"])
+    assert config.learning_rate == pytest.approx(0.01)  # not the preset's learning rate
+    assert config.student.architecture is not None
+    assert config.student.architecture["d_model"] == 128
+    assert config.student.architecture["num_layers"] == 1  # the rest of the preset's student
