@@ -75,12 +75,21 @@ MLFLOW_FIGURES = (
 
 
 def student_family(student: StudentBundle) -> str:
-    """``seq2seq`` / ``causal_lm`` / ``encoder``: what training recorded, else what the
-    model is (an encoder-decoder is ``seq2seq``, anything else ``causal_lm``)."""
-    recorded = student.info.get("family") or getattr(student, "family", None)
-    if recorded:
-        return str(recorded)
-    return "seq2seq" if getattr(student.model.config, "is_encoder_decoder", False) else "causal_lm"
+    """``seq2seq`` / ``causal_lm`` / ``encoder``, with ``+ lora`` for an adapter student.
+
+    What training recorded (``student_kind`` names an encoder student, whose runtime
+    ``family`` is seq2seq), else what the model is (an encoder-decoder is ``seq2seq``,
+    anything else ``causal_lm``).
+    """
+    info = student.info
+    family = info.get("student_kind") or info.get("family") or getattr(student, "family", None)
+    if not family:
+        encoder_decoder = getattr(student.model.config, "is_encoder_decoder", False)
+        family = "seq2seq" if encoder_decoder else "causal_lm"
+    peft = info.get("peft")
+    if isinstance(peft, Mapping) and peft.get("method"):
+        return f"{family} + {peft['method']}"
+    return str(family)
 
 
 def select_labeled_rows(

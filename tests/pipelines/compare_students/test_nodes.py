@@ -185,3 +185,21 @@ def test_report_without_a_label_set_has_no_baseline_marks() -> None:
 def test_duplicate_students_are_refused() -> None:
     with pytest.raises(ValueError, match="twice"):
         compare_students(TASK, SIMULATED, EVALUATION, _row("a", 0.5, True), _row("a", 0.6, True))
+
+
+def test_family_names_encoder_and_adapter_students() -> None:
+    from types import SimpleNamespace
+
+    from zeroshot_distill.reporting.compare import student_family
+
+    def bundle(info: dict[str, object], encoder_decoder: bool = True) -> object:
+        config = SimpleNamespace(is_encoder_decoder=encoder_decoder)
+        return SimpleNamespace(info=info, model=SimpleNamespace(config=config))
+
+    assert student_family(bundle({"family": "seq2seq", "student_kind": "encoder"})) == "encoder"
+    assert student_family(bundle({"family": "seq2seq", "peft": {"method": "lora"}})) == (
+        "seq2seq + lora"
+    )
+    assert student_family(bundle({"family": "causal_lm", "peft": None})) == "causal_lm"
+    assert student_family(bundle({}, encoder_decoder=False)) == "causal_lm"
+    assert student_family(bundle({})) == "seq2seq"
