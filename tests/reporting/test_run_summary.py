@@ -154,7 +154,7 @@ def test_active_distill_summary_compares_the_arms_at_equal_spend() -> None:
 
 def test_a_named_student_and_a_comparison_name_their_students() -> None:
     named = {**PARAMS, "training": {**PARAMS["training"], "preset": {"name": "t5_tiny_wide"}}}
-    assert student_name(named["training"]) == "t5_tiny_wide"
+    assert run_name(["training"], named) == "training · er 0.3 · tf 0.5 · nli · t5_tiny_wide"
     compared = {**PARAMS, "compare_students": {"students": ["t5_tiny", "decoder_tiny"]}}
     assert (
         run_name(["compare_students"], compared)

@@ -52,11 +52,7 @@ def _number(value: Any) -> float | None:
 
 
 def student_name(training: Mapping[str, Any] | None) -> str:
-    """``google/flan-t5-base`` -> ``flan-t5-base``; a random-init model -> ``t5-random-d64``;
-    a named student (``student_name``) -> its preset name."""
-    preset = (training or {}).get("preset")
-    if isinstance(preset, Mapping) and preset.get("name"):
-        return str(preset["name"])
+    """``google/flan-t5-base`` -> ``flan-t5-base``; a random-init model -> ``t5-random-d64``."""
     student = (training or {}).get("student") or {}
     name = student.get("name_or_path")
     if name:
@@ -109,10 +105,14 @@ def run_name(pipeline_names: Sequence[str], params: Mapping[str, Any]) -> str:
 
 
 def _students_label(names: Sequence[str], params: Mapping[str, Any]) -> str:
-    """The student of the run, or ``a vs b`` for the students a comparison trains."""
+    """The student of the run: ``a vs b`` for the students a comparison trains, the preset
+    of a named student (``student_name``), else :func:`student_name`."""
     compared = _get(params, "compare_students.students")
     if "compare_students" in names and isinstance(compared, (list, tuple)) and compared:
         return " vs ".join(str(name) for name in compared)
+    preset = _get(params, "training.preset")
+    if isinstance(preset, Mapping) and preset.get("name"):
+        return str(preset["name"])
     return student_name(params.get("training"))
 
 
