@@ -50,6 +50,7 @@ COMPARISON_COLUMNS = (
     "latency_p50_ms",
     "usd_per_million",
     "peak_memory_mb",
+    "peak_memory_kind",
     "n_train",
     "n_train_with_rationale",
     "n_test",
@@ -182,6 +183,7 @@ def evaluate_student(
         "latency_p50_ms": float(speed.latency_p50_ms),
         "usd_per_million": student_usd_per_million(speed.examples_per_s, hourly),
         "peak_memory_mb": _number(info.get("peak_memory_mb")),
+        "peak_memory_kind": info.get("peak_memory_kind"),
         "n_train": n_train,
         "n_train_with_rationale": n_explained,
         "n_test": int(metrics["n"]),
@@ -273,6 +275,15 @@ def comparison_report(
         f"{fmt_usd(hourly_usd)} per machine hour (`evaluation.cost.student_hourly_usd`), the "
         "machine fully busy.",
     ]
+    kinds = sorted({str(k) for k in table.get("peak_memory_kind", pd.Series()).dropna()})
+    if kinds:
+        lines += [
+            "",
+            f"Peak memory: as training recorded it ({', '.join(f'`{k}`' for k in kinds)}). "
+            "On CPU that is the growth of the process's resident memory during training: "
+            "students trained after the first in one run reuse memory the process already "
+            "holds, so their figures are understated; compare them from separate runs.",
+        ]
     if best is not None:
         lines += [
             "",

@@ -169,6 +169,10 @@ def test_report_marks_students_below_the_baseline_and_names_the_best() -> None:
     assert "1 of 2 student(s) beat it" in markdown
     assert "**Best: `good`**" in markdown and "SIMULATED" not in markdown
     assert "100" in lines["`good`"]  # trainable parameters column
+    assert "Peak memory:" not in markdown  # none recorded
+    rows[0] |= {"peak_memory_mb": 120.0, "peak_memory_kind": "cpu_peak_rss_growth"}
+    _, with_memory, _ = compare_students(TASK, {"backend": "openai"}, EVALUATION, *rows)
+    assert "120 MB" in with_memory and "`cpu_peak_rss_growth`" in with_memory
     summary = compare_students_summary_lines(table)
     assert "best good" in summary[0] and summary[1].endswith("bad")
 
