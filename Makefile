@@ -17,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export KEDRO_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-fast lint format viz viz-build mlflow-ui sample-data benchmarks clean
+.PHONY: install run compare test test-fast lint format viz viz-build mlflow-ui sample-data benchmarks clean
 
 install:  ## create .venv and install torch (TORCH_SPEC) + the project with dev tools
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ install:  ## create .venv and install torch (TORCH_SPEC) + the project with dev 
 
 run:  ## run the distillation chain (PIPELINE=distill by default) with conf/base on the demo task
 	$(BIN)/kedro run --pipelines=$(PIPELINE) $(if $(RUN_PARAMS),--params $(RUN_PARAMS))
+
+compare:  ## the chain up to subsampling, then every student of parameters_compare_students.yml on that one training set
+	$(BIN)/kedro run --pipelines=data_processing,prompt_optimization,annotation,subsampling,compare_students $(if $(RUN_PARAMS),--params $(RUN_PARAMS))
 
 test:  ## the full test suite, slow end-to-end tests included (what CI runs)
 	$(BIN)/python -m pytest

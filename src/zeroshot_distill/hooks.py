@@ -20,6 +20,7 @@ from kedro.io.core import AbstractVersionedDataset
 from zeroshot_distill.reporting.markdown import fmt_pct
 from zeroshot_distill.reporting.run_summary import (
     active_distill_summary_lines,
+    compare_students_summary_lines,
     evaluation_summary_lines,
     headline_figures,
     predictions_summary_lines,
@@ -275,6 +276,9 @@ SUMMARY_FILES = {
     "experiments_report": "report",
     "experiments_report_html": "report (HTML)",
     "active_distill_report": "report",
+    "compare_students_report": "report",
+    "compare_students_report_html": "report (HTML)",
+    "compare_students_table": "table",
     "new_predictions": "predictions",
     "student_model": "student",
 }
@@ -394,6 +398,9 @@ class RunPresentationHook:
                 f"{len(comparison)} variants; best {best['variant']}: accuracy "
                 f"{fmt_pct(best['accuracy'])}"
             )
+        students = outputs.get("compare_students_table")
+        if isinstance(students, pd.DataFrame) and not students.empty:
+            self._lines += compare_students_summary_lines(students)
         active = outputs.get("active_distill_metrics")
         if isinstance(active, Mapping):
             self._lines += active_distill_summary_lines(active)

@@ -12,6 +12,7 @@ from kedro.pipeline import Pipeline
 from zeroshot_distill.pipelines import (
     active_distill,
     annotation,
+    compare_students,
     data_processing,
     evaluation,
     experiments,
@@ -57,6 +58,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "experiments": experiments.create_pipeline(),
         "predict": predict.create_pipeline(),
         "active_distill": active_distill.create_pipeline(),
+        "compare_students": compare_students.create_pipeline(),
     }
     pipelines = {name: as_stage(name, stage) for name, stage in stages.items()}
     distill = sum((pipelines[name] for name in DISTILL_STAGES), Pipeline([]))

@@ -37,6 +37,71 @@ def _task_spec(name: str, *, _root_: Any) -> Any:
     return _root_[key]
 
 
+def _student_preset(name: str | None, *, _root_: Any) -> Any:
+    """``${student_preset:${student_name}}`` -> ``{"name": name, **_student_<name>}`` (from
+    conf/<env>/students/<name>.yml); ``None`` when no preset is named (``student_name: null``).
+
+    Unknown names fail here, at configuration time, before any stage runs or spends.
+    """
+    if name is None or str(name).strip().lower() in ("", "null", "none"):
+        return None
+    key = f"_student_{name}"
+    if key not in _root_:
+        raise KeyError(
+            f"unknown student preset {name!r} (student_name): no conf/<env>/students/{name}.yml "
+            f"with a `{key}` key; known presets: {_known_presets(_root_)} (conf/base/students/, "
+            "or add your own in conf/local/students/)"
+        )
+    return {"name": str(name), **_plain(_root_[key])}
+
+
+def _student_presets(names: Any, *, _root_: Any) -> dict[str, Any]:
+    """``${student_presets:${compare_students.students}}`` -> ``{name: preset}`` for a list."""
+    if names is None:
+        return {}
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"compare_students.students must be a list of student preset names, got {names!r}; "
+            f"known presets: {_known_presets(_root_)}"
+        )
+    return {str(name): _student_preset(str(name), _root_=_root_) for name in names}
+
+
+def _known_presets(root: Any) -> list[str]:
+    return sorted(k[len("_student_") :] for k in root if str(k).startswith("_student_"))
+
+
+def _runtime_over_presets(params: dict[str, Any], runtime: Any) -> dict[str, Any]:
+    """``--params training.<key>=...`` wins over a named student's ``<key>`` too (a preset
+    overrides ``training`` when training starts, after the merge): the key is dropped from
+    every resolved preset, and ``training.student.*`` is merged into the preset's student."""
+    overridden = (runtime or {}).get("training")
+    if not isinstance(overridden, dict):
+        return params
+    presets = [(params.get("training") or {}).get("preset")]
+    presets += list(((params.get("compare_students") or {}).get("presets") or {}).values())
+    for preset in presets:
+        if not isinstance(preset, dict):
+            continue
+        for key, value in overridden.items():
+            if key == "preset":
+                continue
+            if key == "student" and isinstance(value, dict) and "student" in preset:
+                preset["student"] = OmegaConf.to_container(
+                    OmegaConf.merge(preset["student"], value), resolve=True
+                )
+            else:
+                preset.pop(key, None)
+    return params
+
+
+def _plain(node: Any) -> Any:
+    """A config node as plain dicts and lists (a preset is copied, not aliased)."""
+    if OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=True)
+    return dict(node) if isinstance(node, dict) else node
+
+
 # The one place for this machine's settings: keys (credentials.yml), catalog overrides
 # (your own data) and parameters (your endpoint). Git-ignored; read by every environment.
 LOCAL_ENV = "local"
@@ -116,7 +181,8 @@ class ProjectConfigLoader(OmegaConfigLoader):
                 f"No parameter files in {', '.join(envs)} matching {patterns}"
             )
         merged = OmegaConf.unsafe_merge(*layers, self.runtime_params)
-        return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
+        params = OmegaConf.to_container(merged, resolve=True)
+        return _runtime_over_presets(params, self.runtime_params)  # type: ignore[arg-type]
 
     def _applies_local(self, run_env: str) -> bool:
         return (
@@ -165,9 +231,20 @@ CONFIG_LOADER_ARGS = {
     "config_patterns": {
         # Task specs live in conf/<env>/tasks/*.yml; each file holds one `_task_<name>` key
         # that parameters interpolate (keys starting with `_` are not themselves parameters).
-        "parameters": ["parameters*", "parameters*/**", "**/parameters*", "tasks/*"],
+        # Named students likewise: conf/<env>/students/<name>.yml holds `_student_<name>`.
+        "parameters": [
+            "parameters*",
+            "parameters*/**",
+            "**/parameters*",
+            "tasks/*",
+            "students/*",
+        ],
     },
     # An environment may override one nested parameter without restating its siblings.
     "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
-    "custom_resolvers": {"task_spec": _task_spec},
+    "custom_resolvers": {
+        "task_spec": _task_spec,
+        "student_preset": _student_preset,
+        "student_presets": _student_presets,
+    },
 }

@@ -150,3 +150,14 @@ def test_active_distill_summary_compares_the_arms_at_equal_spend() -> None:
     assert line.startswith("test accuracy at equal teacher spend ($0.0019")
     assert line.endswith("explanation_consistency 50.0% vs random 37.5%")
     assert active_distill_summary_lines({"random.test_accuracy": 0.3}) == []
+
+
+def test_a_named_student_and_a_comparison_name_their_students() -> None:
+    named = {**PARAMS, "training": {**PARAMS["training"], "preset": {"name": "t5_tiny_wide"}}}
+    assert run_name(["training"], named) == "training · er 0.3 · tf 0.5 · nli · t5_tiny_wide"
+    compared = {**PARAMS, "compare_students": {"students": ["t5_tiny", "decoder_tiny"]}}
+    assert (
+        run_name(["compare_students"], compared)
+        == "compare_students · nli · t5_tiny vs decoder_tiny"
+    )
+    assert run_name(["training"], compared).endswith("t5-v1_1-base")

@@ -45,6 +45,8 @@ class ProjectBackend:
     ) -> ProjectBackend:
         """Both sides from the project's parameters (the annotation template as the
         annotation pipeline would pick it: ``best_prompt`` when there is one)."""
+        from zeroshot_distill.students import apply_student_preset
+
         prompt = select_template(examples, task, annotation, best_prompt, seed)
         teacher_side = TeacherSide(
             examples=examples,
@@ -60,7 +62,8 @@ class ProjectBackend:
         student_side = StudentSide(
             spec=spec,
             task=task,
-            training={**dict(training), **config.training},
+            # The named student first, so that active_distill.training overrides it too.
+            training={**apply_student_preset(training), **config.training},
             subsampling=subsampling,
             valid=_labeled(examples, config.valid_split),
             scoring=config.scoring,

@@ -94,16 +94,29 @@ def run_name(pipeline_names: Sequence[str], params: Mapping[str, Any]) -> str:
     if task:
         parts.append(str(task))
     teaches = any(n in _USES_TEACHER for n in names)
-    trains = any(n in _SINGLE_STUDENT | {"experiments", "active_distill"} for n in names)
+    trains = any(
+        n in _SINGLE_STUDENT | {"experiments", "active_distill", "compare_students"} for n in names
+    )
+    student = _students_label(names, params)
     if teaches and trains:
-        parts.append(
-            f"{teacher_name(params.get('teacher'))} → {student_name(params.get('training'))}"
-        )
+        parts.append(f"{teacher_name(params.get('teacher'))} → {student}")
     elif teaches:
         parts.append(teacher_name(params.get("teacher")))
     elif trains or "predict" in names:
-        parts.append(student_name(params.get("training")))
+        parts.append(student)
     return " · ".join(parts)
+
+
+def _students_label(names: Sequence[str], params: Mapping[str, Any]) -> str:
+    """The student of the run: ``a vs b`` for the students a comparison trains, the preset
+    of a named student (``student_name``), else :func:`student_name`."""
+    compared = _get(params, "compare_students.students")
+    if "compare_students" in names and isinstance(compared, (list, tuple)) and compared:
+        return " vs ".join(str(name) for name in compared)
+    preset = _get(params, "training.preset")
+    if isinstance(preset, Mapping) and preset.get("name"):
+        return str(preset["name"])
+    return student_name(params.get("training"))
 
 
 def headline_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -179,6 +192,29 @@ def active_distill_summary_lines(metrics: Mapping[str, Any]) -> list[str]:
         return []
     spend = value(metrics.get("equal_spend.spend"))
     return [f"test accuracy at equal teacher spend ({fmt_usd(spend)}): " + " vs ".join(arms)]
+
+
+def compare_students_summary_lines(table: pd.DataFrame) -> list[str]:
+    """The best student of a ``compare_students`` table, and who did not beat the baseline."""
+    if table.empty or table["accuracy"].isna().all():
+        return []
+    best = table.loc[table["accuracy"].idxmax()]
+    lines = [
+        f"{len(table)} students on one training set; best {best['student']} "
+        f"({best['family']}): accuracy {fmt_pct(best['accuracy'])}, "
+        f"{_number(best.get('predictions_per_s')) or 0:,.1f} predictions/s, "
+        f"{fmt_usd(best.get('usd_per_million'))} per 1M predictions"
+    ]
+    beats = table.get("beats_majority")
+    if beats is not None:
+        losers = [
+            str(name)
+            for name, beat in zip(table["student"], beats, strict=True)
+            if beat is not None and not pd.isna(beat) and not bool(beat)
+        ]
+        if losers:
+            lines.append(f"NOT beating the majority-class baseline: {', '.join(losers)}")
+    return lines
 
 
 def predictions_summary_lines(predictions: pd.DataFrame, n_rows: int = 3) -> list[str]:

@@ -121,14 +121,19 @@ class TrainingConfig(BaseModel):
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any] | TrainingConfig) -> TrainingConfig:
-        """Validate the ``training`` parameters; the error names each bad field."""
+        """Validate the ``training`` parameters, with its named student applied (see
+        :func:`apply_student_preset`); the error names each bad field, and the preset's
+        file when the field came from there."""
         if isinstance(params, TrainingConfig):
             return params
+        values = apply_student_preset(params)
+        preset = (params.get("preset") or {}) if isinstance(params, Mapping) else {}
+        from_preset = set(preset) - {"name"}
         try:
-            return cls.model_validate(dict(params))
+            return cls.model_validate(values)
         except ValidationError as err:
             problems = "; ".join(
-                f"training.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+                _problem(e["loc"], e["msg"], preset.get("name"), from_preset) for e in err.errors()
             )
             raise TrainingConfigError(f"invalid training parameters: {problems}") from None
 
@@ -141,6 +146,40 @@ class TrainingConfig(BaseModel):
     def new_tokens(self) -> int:
         """How many tokens label generation may produce."""
         return self.generation_max_new_tokens or self.max_label_length
+
+
+def apply_student_preset(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``training`` parameters with their named student applied, without ``preset``.
+
+    ``training.preset`` is what ``${student_preset:${student_name}}`` resolved to: ``None``
+    (no ``student_name``: ``training`` as written), or ``{"name": ..., **_student_<name>}``
+    from ``conf/<env>/students/<name>.yml``. The preset's ``student`` replaces
+    ``training.student`` whole (a T5 ``architecture`` must not leak into a hub checkpoint);
+    its other keys override the same keys of ``training``.
+    """
+    values = dict(params)
+    preset = values.pop("preset", None)
+    if preset is None:
+        return values
+    if not isinstance(preset, Mapping):
+        raise TrainingConfigError(
+            f"training.preset must be a student preset (set the top-level `student_name`, "
+            f"see conf/base/students/), got {preset!r}"
+        )
+    overrides = {k: v for k, v in preset.items() if k != "name"}
+    return {**values, **overrides}
+
+
+def _problem(loc: tuple[Any, ...], message: str, preset: str | None, from_preset: set[str]) -> str:
+    """One validation problem as ``training.<field>: <message>``, naming the preset file
+    when the field came from the named student."""
+    field = ".".join(str(p) for p in loc)
+    if preset and loc and loc[0] in from_preset:
+        return (
+            f"training.{field}: {message} (from student preset {preset!r}: "
+            f"_student_{preset}.{field} in conf/<env>/students/{preset}.yml)"
+        )
+    return f"training.{field}: {message}"
 
 
 @dataclass
