@@ -359,7 +359,9 @@ def test_t5_tiny_lora_preset_is_valid_training_config():
     training = yaml.safe_load((conf / "parameters_training.yml").read_text())["training"]
     preset = yaml.safe_load((conf / "students" / "t5_tiny_lora.yml").read_text())
     assert list(preset) == ["_student_t5_tiny_lora"]
-    config = TrainingConfig.from_params({**training, **preset["_student_t5_tiny_lora"]})
+    config = TrainingConfig.from_params(
+        {**training, "preset": {"name": "t5_tiny_lora", **preset["_student_t5_tiny_lora"]}}
+    )
     assert config.peft is not None and config.peft.modules_to_save == ["lm_head"]
     assert config.student.architecture == training["student"]["architecture"]
 

@@ -419,7 +419,7 @@ def test_decoder_tiny_preset_is_a_valid_causal_student():
     root = Path(__file__).resolve().parents[2] / "conf" / "base"
     (preset,) = yaml.safe_load((root / "students" / "decoder_tiny.yml").read_text()).values()
     training = yaml.safe_load((root / "parameters_training.yml").read_text())["training"]
-    config = TrainingConfig.from_params({**training, **preset})
+    config = TrainingConfig.from_params({**training, "preset": {"name": "decoder_tiny", **preset}})
     student = load_student(config.student, seed=0)
     assert student.family == "causal_lm"
     assert 100_000 < student.num_parameters < 200_000

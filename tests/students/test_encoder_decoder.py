@@ -248,7 +248,9 @@ def test_the_encoder_tiny_preset_is_a_valid_training_block():
     assert list(preset) == ["_student_encoder_tiny"]
     block = preset["_student_encoder_tiny"]
     training = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_training.yml").read_text())
-    config = TrainingConfig.from_params({**training["training"], **block})
+    config = TrainingConfig.from_params(
+        {**training["training"], "preset": {"name": "encoder_tiny", **block}}
+    )
     student = load_student(config.student, seed=0)
     assert isinstance(student.model, EncoderDecoderModel)
     assert student.info["student_kind"] == "encoder"

@@ -14,7 +14,9 @@ from tests.project_copy import copy_project, mlflow_query, run_kedro, versions
 
 # The Makefile's RUN_PARAMS: the demo task, which the tiny students can learn.
 DEMO = "task_name=text_classification,raw_file=sentiment_sample.jsonl"
-STUDENTS = ("t5_tiny", "t5_tiny_wide")
+# The bundled list of conf/base/parameters_compare_students.yml: every family, one with LoRA.
+STUDENTS = ("t5_tiny", "encoder_tiny", "decoder_tiny", "decoder_tiny_lora")
+FAMILIES = ("seq2seq", "encoder", "causal_lm", "causal_lm + lora")
 
 
 def _latest(project: Path, relative: str) -> Path:
@@ -32,19 +34,24 @@ def test_compare_students_one_row_per_student_on_one_training_set(tmp_path: Path
         "--env=test",
         "--pipelines=data_processing,annotation,subsampling,compare_students",
         "--params",
-        DEMO,
+        # A few steps per student (`--params training.*` wins over the presets): the
+        # plumbing of four families, not their accuracy (the README has the full run's).
+        f"{DEMO},training.max_steps=6",
     )
     output = result.stdout + result.stderr
 
     table = pd.read_csv(_latest(project, "data/08_reporting/compare_students.csv"))
     assert table["student"].tolist() == list(STUDENTS)
-    assert (table["family"] == "seq2seq").all()
+    assert table["family"].tolist() == list(FAMILIES)
     assert table["accuracy"].between(0, 1).all() and table["macro_f1"].between(0, 1).all()
     assert (table["valid_output_rate"] == 1.0).all()  # label scoring: always a label
     assert table["majority_baseline"].between(0.5, 1).all()
     assert (table["parameters"] > 100_000).all()
-    assert table.loc[1, "parameters"] != table.loc[0, "parameters"]  # two different models
-    assert (table["trainable_parameters"] == table["parameters"]).all()
+    assert table["parameters"].nunique() == len(STUDENTS)  # four different models
+    full = table["student"] != "decoder_tiny_lora"
+    assert (table.loc[full, "trainable_parameters"] == table.loc[full, "parameters"]).all()
+    lora = table.loc[~full].iloc[0]
+    assert 0 < lora["trainable_parameters"] < lora["parameters"]
     for column in ("training_time_s", "train_examples_per_s", "predictions_per_s"):
         assert (table[column] > 0).all(), column
     assert ((table["usd_per_million"] > 0) & (table["usd_per_million"] < 100)).all()
@@ -53,18 +60,24 @@ def test_compare_students_one_row_per_student_on_one_training_set(tmp_path: Path
         assert table[column].nunique() == 1, column
     assert len(versions(project, "data/05_model_input/training_set.parquet")) == 1
 
-    # The presets reached the models: t5_tiny_wide is d_model 96, t5_tiny the default 64.
-    for name, d_model in zip(STUDENTS, (64, 96), strict=True):
+    # The presets reached the models: each saved student is of its preset's kind.
+    saved_as = {
+        "t5_tiny": ("config.json", "model_type", "t5"),
+        "encoder_tiny": ("config.json", "model_type", "encoder-decoder"),
+        "decoder_tiny": ("config.json", "model_type", "qwen2"),
+        "decoder_tiny_lora": ("adapter_config.json", "peft_type", "LORA"),
+    }
+    for name, (file, key, value) in saved_as.items():
         model = project / f"data/06_models/compare_students/{name}/student_model"
         (version,) = versions(project, str(model.relative_to(project)))
-        config = json.loads((model / version / "student_model" / "config.json").read_text())
-        assert config["d_model"] == d_model, name
+        config = json.loads((model / version / "student_model" / file).read_text())
+        assert config[key] == value, name
 
     report = _latest(project, "data/08_reporting/compare_students_report.md").read_text()
     assert "SIMULATED TEACHER" in report
     assert all(f"`{name}`" in report for name in STUDENTS)
     summary = result.stdout[result.stdout.rindex("Run summary: ") :]
-    assert "2 students on one training set; best " in summary
+    assert "4 students on one training set; best " in summary
     assert "compare_students_report.md" in summary
 
     (run,) = mlflow_query(project, "select run_uuid from runs")
