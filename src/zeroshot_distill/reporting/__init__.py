@@ -43,7 +43,13 @@ from zeroshot_distill.reporting.plots import (
 )
 from zeroshot_distill.reporting.report import SIMULATED_BANNER, render_markdown_report
 from zeroshot_distill.reporting.sections import ReportPlot
-from zeroshot_distill.reporting.speed import SpeedStats, speed_stats, timed_batches
+from zeroshot_distill.reporting.speed import (
+    SpeedStats,
+    device_name,
+    speed_stats,
+    timed_batches,
+    timed_reading,
+)
 from zeroshot_distill.reporting.summary import (
     annotation_summary,
     cost_summary,
@@ -65,6 +71,7 @@ __all__ = [
     "classification_metrics",
     "cost_summary",
     "count_invalid",
+    "device_name",
     "figure_png",
     "fmt_num",
     "fmt_pct",
@@ -90,6 +97,7 @@ __all__ = [
     "student_usd_per_million",
     "teacher_spend_by_stage",
     "timed_batches",
+    "timed_reading",
     "total_spend",
     "usd_per_million_calls",
 ]

@@ -11,7 +11,6 @@ predictions and peak memory where training recorded it.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,7 +25,7 @@ from zeroshot_distill.reporting.markdown import (
     markdown_to_html,
 )
 from zeroshot_distill.reporting.metrics import baselines, classification_metrics
-from zeroshot_distill.reporting.speed import speed_stats
+from zeroshot_distill.reporting.speed import device_name, timed_reading
 from zeroshot_distill.students import StudentBundle, read_labels
 from zeroshot_distill.tasks import TaskSpec
 from zeroshot_distill.teachers.simulated_notice import banner_lines, report_title
@@ -144,17 +143,12 @@ def evaluate_student(
             decoding=decoding,
         )
 
-    decode(records[:1])  # warm-up: lazy initialisation, allocator
-    began = time.perf_counter()
-    readout = decode(records)
-    total_s = time.perf_counter() - began
-    single_seconds = []
-    for record in records[: int(evaluation.get("latency_samples", 16))]:
-        began = time.perf_counter()
-        decode([record])
-        single_seconds.append(time.perf_counter() - began)
-    speed = speed_stats(
-        len(records), [total_s], single_seconds, batch_size=batch_size, device=_device(student)
+    readout, speed = timed_reading(
+        decode,
+        records,
+        latency_samples=int(evaluation.get("latency_samples", 16)),
+        batch_size=batch_size,
+        device=device_name(student.model),
     )
     gold = [str(g) for g in rows["gold_label"]]
     metrics = classification_metrics(gold, readout.labels, spec.label_set)
@@ -341,15 +335,6 @@ def _train_counts(
         return len(train), int(train["rationale_target"].notna().sum())
     n, explained = info.get("n_train"), info.get("n_train_with_rationale")
     return (int(n) if n is not None else None, int(explained) if explained is not None else None)
-
-
-def _device(student: StudentBundle) -> str:
-    import torch
-
-    device = str(getattr(student.model, "device", "cpu"))
-    if device.startswith("cpu"):
-        return f"cpu ({torch.get_num_threads()} threads)"
-    return device
 
 
 def _number(value: Any) -> float:

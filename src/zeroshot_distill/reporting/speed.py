@@ -80,3 +80,41 @@ def speed_stats(
         latency_p95_ms=float(np.percentile(latencies_ms, 95)) if has_latency else math.nan,
         device=device,
     )
+
+
+def timed_reading(
+    read: Callable[[Sequence[T]], R],
+    records: Sequence[T],
+    *,
+    latency_samples: int,
+    batch_size: int,
+    device: str,
+) -> tuple[R, SpeedStats]:
+    """``read(records)`` timed as one batched pass after a one-row warm-up (lazy
+    initialisation, allocator), then ``latency_samples`` single-row calls for the latency
+    percentiles: the student's speed as the evaluation and the comparison report it."""
+    read(records[:1])
+    began = time.perf_counter()
+    result = read(records)
+    total_s = time.perf_counter() - began
+    single_seconds = []
+    for record in records[:latency_samples]:
+        began = time.perf_counter()
+        read([record])
+        single_seconds.append(time.perf_counter() - began)
+    speed = speed_stats(
+        len(records), [total_s], single_seconds, batch_size=batch_size, device=device
+    )
+    return result, speed
+
+
+def device_name(model: Any) -> str:
+    """Where a model runs, for speed figures: ``cpu (N threads)`` or the GPU's name."""
+    import torch
+
+    device = getattr(model, "device", "cpu")
+    if str(device).startswith("cpu"):
+        return f"cpu ({torch.get_num_threads()} threads)"
+    if str(device).startswith("cuda"):
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)

@@ -38,6 +38,7 @@ from transformers.models.auto.modeling_auto import (
 )
 
 from zeroshot_distill.students.data import IGNORE_INDEX, end_of_sequence_id, pad
+from zeroshot_distill.students.kv_cache import cache_argument, output_cache
 from zeroshot_distill.students.loss import MultiTaskLoss, multitask_loss
 from zeroshot_distill.students.model import (
     BYT5,
@@ -362,8 +363,8 @@ def target_log_probs(
     first = _forward(model, prompt_ids, prompt_mask, _positions(prompt_mask), 1, use_cache=True)
     logits = [first.logits[:, -1:].float().repeat_interleave(n_candidates, 0)]
     if target_ids.shape[1] > 1:
-        name = _cache_name(model)
-        cache = _output_cache(first)
+        name = cache_argument(model)
+        cache = output_cache(first)
         cache.batch_repeat_interleave(n_candidates)
         teacher = target_ids[:, :-1]
         lengths = prompt_mask.sum(1).repeat_interleave(n_candidates, 0)
@@ -390,22 +391,6 @@ def target_log_probs(
         ignore_index=IGNORE_INDEX,
         reduction="none",
     )
-
-
-def _cache_name(model: PreTrainedModel) -> str:
-    """The forward's cache argument: ``cache`` in newer transformers 5.x,
-    ``past_key_values`` before (read from the wrapped model under a PEFT wrapper)."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
-
-
-def _output_cache(output: Any) -> Any:
-    """The key/value cache of a forward's output, under either name."""
-    for name in ("cache", "past_key_values"):
-        cache = getattr(output, name, None)
-        if cache is not None:
-            return cache
-    raise RuntimeError("the model returned no key/value cache although use_cache=True")
 
 
 def generate_batch(

@@ -11,7 +11,6 @@ causal LM students take the same calls (the latter's prompts, scoring and genera
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,6 +27,7 @@ from zeroshot_distill.students.data import (
     encode_targets,
     pad,
 )
+from zeroshot_distill.students.kv_cache import cache_argument, output_cache
 from zeroshot_distill.tasks.spec import TaskSpec
 
 _DEFAULT = TaskPrefixes()
@@ -351,8 +351,8 @@ def _target_log_probs(
     )
     logits = [first.logits.float().repeat_interleave(n_candidates, 0)]
     if target_ids.shape[1] > 1:
-        name = _cache_argument(model)
-        cache = getattr(first, name)
+        name = cache_argument(model)
+        cache = output_cache(first)
         cache.batch_repeat_interleave(n_candidates)
         encoder_outputs.last_hidden_state = encoder_outputs.last_hidden_state.repeat_interleave(
             n_candidates, 0
@@ -371,14 +371,6 @@ def _target_log_probs(
         ignore_index=IGNORE_INDEX,
         reduction="none",
     )
-
-
-def _cache_argument(model: PreTrainedModel) -> str:
-    """The name of the cache in a forward's arguments and outputs: ``cache`` in newer
-    transformers 5.x, ``past_key_values`` before (later ones still accept it, with a
-    deprecation warning). A ``PeftModel`` passes it on to its base model's forward."""
-    base = model.get_base_model() if hasattr(model, "peft_config") else model
-    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 def _encode(

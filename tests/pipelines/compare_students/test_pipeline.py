@@ -37,8 +37,9 @@ def test_one_namespace_per_student_sharing_training_set_and_examples() -> None:
 
 def test_the_configured_students_are_known_presets() -> None:
     conf = PROJECT_ROOT / "conf"
-    assert load_students(conf, "base") == ("t5_tiny", "t5_tiny_wide")
-    assert {"t5_tiny", "t5_tiny_wide"} <= known_presets(conf, "base")
+    students = load_students(conf, "base")
+    assert students == ("t5_tiny", "encoder_tiny", "decoder_tiny", "decoder_tiny_lora")
+    assert set(students) | {"t5_tiny_wide", "t5_tiny_lora"} <= known_presets(conf, "base")
 
 
 def test_an_env_file_overrides_the_list_and_a_typo_fails_at_build_time(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ annotation stage's functions (same prompt, same parsing, same cache).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,7 +19,7 @@ from zeroshot_distill.annotation import (
     annotate_examples,
     plan_annotation,
 )
-from zeroshot_distill.reporting import headline_metrics, speed_stats
+from zeroshot_distill.reporting import device_name, headline_metrics, timed_reading
 from zeroshot_distill.reporting.evaluation import (
     evaluation_figures,
     evaluation_report,
@@ -93,17 +92,6 @@ def select_test_rows(
     return labeled.head(int(cap)) if cap else labeled
 
 
-def _machine(model: Any) -> str:
-    import torch
-
-    device = getattr(model, "device", "cpu")
-    if str(device).startswith("cpu"):
-        return f"cpu ({torch.get_num_threads()} threads)"
-    if str(device).startswith("cuda"):
-        return f"{device} ({torch.cuda.get_device_name(device)})"
-    return str(device)
-
-
 # ------------------------------------------------------------------------------------- nodes
 def predict_test_split(
     student_model: StudentBundle,
@@ -142,15 +130,13 @@ def predict_test_split(
             decoding=decoding,
         )
 
-    decode(records[:1])  # warm-up: lazy initialisation, allocator
-    began = time.perf_counter()
-    readout = decode(records)
-    total_s = time.perf_counter() - began
-    single_seconds = []
-    for record in records[: int(params.get("latency_samples", 16))]:
-        began = time.perf_counter()
-        decode([record])
-        single_seconds.append(time.perf_counter() - began)
+    readout, speed = timed_reading(
+        decode,
+        records,
+        latency_samples=int(params.get("latency_samples", 16)),
+        batch_size=batch_size,
+        device=device_name(student_model.model),
+    )
     outputs, labels = readout.outputs, readout.labels
     gold = [str(g) for g in rows["gold_label"]]
     predictions = pd.DataFrame(
@@ -162,13 +148,6 @@ def predict_test_split(
             "valid_output": [label is not None for label in labels],
             "correct": [label == g for label, g in zip(labels, gold, strict=True)],
         }
-    )
-    speed = speed_stats(
-        len(records),
-        [total_s],
-        single_seconds,
-        batch_size=batch_size,
-        device=_machine(student_model.model),
     )
     logger.info(
         "student on %d %s rows (labels by %s): accuracy %.3f, %d invalid, %.1f examples/s, "
