@@ -1,5 +1,6 @@
 """Project settings. https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,24 @@ def _plain(node: Any) -> Any:
     if OmegaConf.is_config(node):
         return OmegaConf.to_container(node, resolve=True)
     return dict(node) if isinstance(node, dict) else node
+
+
+def current_run_env() -> str | None:
+    """``KEDRO_ENV``, else the ``--env`` of the running ``kedro`` command (click's context;
+    Kedro hands it to the session only after the pipelines are built, so pipelines whose
+    nodes depend on a parameter file, like the experiments grid, read it here)."""
+    env = os.environ.get("KEDRO_ENV")
+    if env:
+        return env
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        value = ctx.params.get("env")
+        if isinstance(value, str) and value:
+            return value
+        ctx = ctx.parent
+    return None
 
 
 # The one place for this machine's settings: keys (credentials.yml), catalog overrides

@@ -46,8 +46,8 @@ class StudentProbe(Protocol):
         ...
 
 
-class Seq2SeqProbe:
-    """:class:`StudentProbe` for a Hugging Face encoder-decoder (T5 family) and its tokenizer."""
+class _ProbeBase:
+    """A student model and tokenizer with its task prefixes, probed in batches."""
 
     def __init__(
         self,
@@ -66,6 +66,13 @@ class Seq2SeqProbe:
         self.max_input_length = max_input_length
         self.batch_size = batch_size
 
+    def _batches(self, n: int) -> list[slice]:
+        return [slice(i, min(i + self.batch_size, n)) for i in range(0, n, self.batch_size)]
+
+
+class Seq2SeqProbe(_ProbeBase):
+    """:class:`StudentProbe` for a Hugging Face encoder-decoder (T5 family) and its tokenizer."""
+
     # ------------------------------------------------------------------------------ helpers
     def _encode(self, texts: Sequence[str]) -> Any:
         encoded = self.tokenizer(
@@ -76,9 +83,6 @@ class Seq2SeqProbe:
             return_tensors="pt",
         )
         return encoded.to(self.model.device)
-
-    def _batches(self, n: int) -> list[slice]:
-        return [slice(i, min(i + self.batch_size, n)) for i in range(0, n, self.batch_size)]
 
     # ------------------------------------------------------------------------------ queries
     def sample_rationales(
@@ -125,11 +129,12 @@ class Seq2SeqProbe:
         import torch
         from transformers.modeling_outputs import BaseModelOutput
 
+        from zeroshot_distill.students.data import IGNORE_INDEX, encode_targets, pad
+
         if len(inputs) != len(candidates):
             raise ValueError(f"{len(inputs)} inputs but {len(candidates)} candidate lists")
         self.model.eval()
         encoder = self.model.get_encoder()
-        pad = self.tokenizer.pad_token_id
         out: list[np.ndarray] = []
         with torch.no_grad():
             for part in self._batches(len(inputs)):
@@ -143,17 +148,18 @@ class Seq2SeqProbe:
                     [i for i, c in enumerate(cands) for _ in c], device=states.device
                 )
                 flat = [c for cs in cands for c in cs]
-                labels = self.tokenizer(flat, padding=True, return_tensors="pt")["input_ids"]
-                labels = labels.to(states.device)
-                labels[labels == pad] = -100
+                # The targets as the student trained on them (no [CLS] for a BERT tokenizer).
+                labels = pad(encode_targets(self.tokenizer, flat), IGNORE_INDEX).to(states.device)
                 logits = self.model(
                     encoder_outputs=BaseModelOutput(last_hidden_state=states[owner]),
                     attention_mask=encoded["attention_mask"][owner],
-                    labels=labels,
+                    decoder_input_ids=self.model.prepare_decoder_input_ids_from_labels(
+                        labels=labels
+                    ),
                 ).logits
                 logp = torch.log_softmax(logits.float(), dim=-1)
                 picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-                totals = (picked * (labels != -100)).sum(-1).cpu().numpy()
+                totals = (picked * (labels != IGNORE_INDEX)).sum(-1).cpu().numpy()
                 start = 0
                 for c in cands:
                     out.append(totals[start : start + len(c)].astype(float))
@@ -196,34 +202,14 @@ class Seq2SeqProbe:
         return answers, np.asarray(entropies, dtype=float)
 
 
-class CausalProbe:
+class CausalProbe(_ProbeBase):
     """:class:`StudentProbe` for a decoder-only (causal LM) student: its prompts, scoring and
     generation are those of :mod:`zeroshot_distill.students.causal_lm`."""
-
-    def __init__(
-        self,
-        model: Any,
-        tokenizer: Any,
-        *,
-        predict_prefix: str = "predict: ",
-        explain_prefix: str = "explain: ",
-        max_input_length: int = 512,
-        batch_size: int = 32,
-    ) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.predict_prefix = predict_prefix
-        self.explain_prefix = explain_prefix
-        self.max_input_length = max_input_length
-        self.batch_size = batch_size
 
     def _prompts(self, prefix: str, inputs: Sequence[str]) -> list[list[int]]:
         from zeroshot_distill.students.causal_lm import prompt_ids
 
         return prompt_ids(self.tokenizer, [prefix + x for x in inputs], self.max_input_length)
-
-    def _batches(self, n: int) -> list[slice]:
-        return [slice(i, min(i + self.batch_size, n)) for i in range(0, n, self.batch_size)]
 
     def sample_rationales(
         self,

@@ -9,7 +9,6 @@ it. ``--params`` cannot change it: edit the file. Each name must be a preset in
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,30 +16,16 @@ from typing import Any
 
 import yaml
 
+from zeroshot_distill.settings import ENVS_WITHOUT_LOCAL, LOCAL_ENV, current_run_env
+
 PARAMETERS_FILE = "conf/base/parameters_compare_students.yml"
-DEFAULT_STUDENTS = ("t5_tiny", "t5_tiny_wide")
+DEFAULT_STUDENTS = ("t5_tiny", "encoder_tiny", "decoder_tiny", "decoder_tiny_lora")
 # Names become Kedro namespaces and dataset names, e.g. compare_students.t5_tiny.student_model.
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class CompareStudentsError(ValueError):
     """``compare_students.students`` does not name a usable list of student presets."""
-
-
-def _run_env() -> str | None:
-    """``KEDRO_ENV``, else the ``--env`` of the running ``kedro`` command."""
-    env = os.environ.get("KEDRO_ENV")
-    if env:
-        return env
-    import click
-
-    ctx = click.get_current_context(silent=True)
-    while ctx is not None:
-        value = ctx.params.get("env")
-        if isinstance(value, str) and value:
-            return value
-        ctx = ctx.parent
-    return None
 
 
 def _project_conf() -> Path | None:
@@ -65,7 +50,7 @@ def load_students(conf: Path | None = None, env: str | None = None) -> tuple[str
     conf = conf or _project_conf()
     if conf is None:
         return DEFAULT_STUDENTS
-    env = env or _run_env() or "local"
+    env = env or current_run_env() or "local"
     students: Any = None
     source = PARAMETERS_FILE
     for layer in _layers(conf, env):
@@ -82,8 +67,8 @@ def known_presets(conf: Path, env: str) -> set[str]:
     """The preset names defined in ``conf/{base,<env>}/students/*.yml`` (plus ``conf/local``
     for envs that read it)."""
     layers = _layers(conf, env)
-    if env not in ("base", "local", "test") and (conf / "local").is_dir():
-        layers.append(conf / "local")
+    if env not in ("base", LOCAL_ENV, *ENVS_WITHOUT_LOCAL) and (conf / LOCAL_ENV).is_dir():
+        layers.append(conf / LOCAL_ENV)
     names: set[str] = set()
     for layer in layers:
         for path in layer.glob("students/*.yml"):

@@ -9,12 +9,13 @@ the grid (the pipeline has its shape by then): edit the file instead.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from zeroshot_distill.settings import current_run_env
 
 GRID_FILE = "conf/base/parameters_experiments.yml"
 
@@ -86,23 +87,6 @@ def _shares(
     return tuple(out)
 
 
-def _run_env() -> str | None:
-    """``KEDRO_ENV``, else the ``--env`` of the running ``kedro`` command (click's context;
-    Kedro hands it to the session only after the pipelines are built)."""
-    env = os.environ.get("KEDRO_ENV")
-    if env:
-        return env
-    import click
-
-    ctx = click.get_current_context(silent=True)
-    while ctx is not None:
-        value = ctx.params.get("env")
-        if isinstance(value, str) and value:
-            return value
-        ctx = ctx.parent
-    return None
-
-
 def load_grid(project_path: Path | None = None, env: str | None = None) -> ExperimentsGrid:
     """The ``experiments`` block of ``conf/base/parameters_experiments*.yml``, with the run
     env's (``conf/local`` when none) laid over it key by key.
@@ -121,7 +105,7 @@ def load_grid(project_path: Path | None = None, env: str | None = None) -> Exper
     conf_source = Path(project_path) / settings.CONF_SOURCE
     if not conf_source.is_dir():
         return ExperimentsGrid()
-    env = env or _run_env() or "local"
+    env = env or current_run_env() or "local"
     with warnings.catch_warnings():
         # Kedro's loader still calls OmegaConf's deprecated resolver API: not ours to fix,
         # and the session's own loader says so once anyway.
