@@ -40,13 +40,22 @@ def test_saved_student_loads_back_with_its_info(tmp_path, tiny_student):
     "config",
     [
         {},
-        {"name_or_path": "t5-small", "architecture": TINY_ARCHITECTURE},
+        {"name_or_path": None, "architecture": None},
         {"architecture": TINY_ARCHITECTURE, "unknown": 1},
     ],
 )
 def test_invalid_config_is_rejected(config):
     with pytest.raises(StudentLoadError, match="invalid student config"):
         StudentConfig.from_params(config)
+
+
+def test_a_checkpoint_wins_over_the_demo_architecture():
+    """conf/base builds a random T5 from `architecture`; a user who sets `name_or_path`
+    and nothing else gets the checkpoint, not a config error."""
+    config = StudentConfig.from_params(
+        {"name_or_path": "t5-small", "architecture": TINY_ARCHITECTURE}
+    )
+    assert config.name_or_path == "t5-small" and config.architecture is None
 
 
 def test_architecture_may_not_set_tokenizer_ids():

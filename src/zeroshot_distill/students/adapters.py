@@ -110,11 +110,15 @@ def check_peft_settings(settings: PeftSettings | None, student: StudentConfig) -
 
 # ----------------------------------------------------------------------- loading, wrapping
 def load_student_for_training(
-    student: StudentConfig, settings: PeftSettings | None, seed: int | None = None
+    student: StudentConfig,
+    settings: PeftSettings | None,
+    seed: int | None = None,
+    labels: list[str] | None = None,
 ) -> StudentBundle:
-    """The student to train: :func:`load_student`, or the quantized base for QLoRA."""
+    """The student to train: :func:`load_student` (``labels``: the task's label set), or
+    the quantized base for QLoRA."""
     if settings is None or settings.quantization is None:
-        return load_student(student, seed=seed)
+        return load_student(student, seed=seed, labels=labels)
     check_peft_settings(settings, student)
     from transformers import AutoConfig, BitsAndBytesConfig
 

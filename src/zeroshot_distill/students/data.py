@@ -401,6 +401,26 @@ def pad(rows: Sequence[Sequence[int]], value: int, *, left: bool = False) -> tor
     return out
 
 
+def encode_texts(
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int
+) -> list[list[int]]:
+    """Input token ids with the tokenizer's special tokens; a text longer than
+    ``max_length`` tokens keeps its first ``max_length - 1`` and its last (end) token."""
+    if not texts:
+        return []
+    ids = tokenizer(list(texts))["input_ids"]
+    return [list(x) if len(x) <= max_length else [*x[: max_length - 1], x[-1]] for x in ids]
+
+
+def length_batches(encoded: Sequence[Sequence[int]], batch_size: int) -> Iterator[list[int]]:
+    """Row indices in batches of ``batch_size``, longest rows first (little padding)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
 def as_records(rows: Any) -> list[dict[str, Any]]:
     """Rows as a list of dicts, from a DataFrame or any sequence of mappings."""
     if hasattr(rows, "to_dict"):

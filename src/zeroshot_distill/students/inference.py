@@ -11,7 +11,7 @@ causal LM students take the same calls (the latter's prompts, scoring and genera
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,11 +20,18 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from zeroshot_distill.students import causal_lm
+from zeroshot_distill.students.classifier import (
+    classifier_log_probs,
+    generate_rationales_with_decoder,
+    is_sequence_classifier,
+)
 from zeroshot_distill.students.data import (
     IGNORE_INDEX,
     TaskPrefixes,
     as_records,
     encode_targets,
+    encode_texts,
+    length_batches,
     pad,
 )
 from zeroshot_distill.students.kv_cache import cache_argument, output_cache
@@ -101,6 +108,8 @@ def read_labels(
     """
     records = as_records(rows)
     mode = resolve_label_decoding(decoding, spec)
+    if is_sequence_classifier(model):  # a head has nothing to generate: it scores
+        mode = "score"
     if mode == "score":
         labels = spec.label_set or []
         probs = label_probabilities(
@@ -185,9 +194,26 @@ def generate_rationales(
     prefix: str = _DEFAULT.rationale,
     max_input_length: int = 512,
     max_new_tokens: int = 128,
+    rationale_decoder: PreTrainedModel | None = None,
 ) -> list[str]:
-    """Generate the student's rationale for each row (the ``explain:`` task)."""
+    """Generate the student's rationale for each row (the ``explain:`` task); a classifier
+    student writes it with its ``rationale_decoder`` (``StudentBundle.rationale_decoder``)."""
     records = as_records(rows)
+    if is_sequence_classifier(model):
+        if rationale_decoder is None:
+            raise ValueError(
+                "this classifier student has no rationale decoder (it was trained or saved "
+                "without one), so it cannot explain: read its labels only"
+            )
+        return generate_rationales_with_decoder(
+            model,
+            rationale_decoder,
+            tokenizer,
+            [spec.student_input(r) for r in records],
+            batch_size,
+            max_input_length=max_input_length,
+            max_new_tokens=max_new_tokens,
+        )
     return generate_texts(
         model,
         tokenizer,
@@ -215,7 +241,7 @@ def generate_texts(
     encoded = _encode(tokenizer, inputs, max_input_length, causal=causal)
     out: list[str] = [""] * len(inputs)
     try:
-        for idx in _length_batches(encoded, batch_size):
+        for idx in length_batches(encoded, batch_size):
             if causal:
                 texts = causal_lm.generate_batch(
                     model, tokenizer, [encoded[i] for i in idx], max_new_tokens
@@ -263,6 +289,15 @@ def label_log_probs(
     if labels is None:
         raise ValueError(f"task {spec.name!r} is numeric: label scores need a finite label set")
     records = as_records(rows)
+    if is_sequence_classifier(model):  # the head's log-probabilities; no prefix
+        return classifier_log_probs(
+            model,
+            tokenizer,
+            [spec.student_input(r) for r in records],
+            labels,
+            batch_size,
+            max_input_length,
+        )
     n_labels = len(labels)
     was_training = model.training
     model.eval()
@@ -282,7 +317,7 @@ def label_log_probs(
     )
     vocab = int(model.get_output_embeddings().weight.shape[0])
     try:
-        for batch in _length_batches(encoded, batch_size):
+        for batch in length_batches(encoded, batch_size):
             targets = (
                 shared * len(batch)
                 if shared is not None
@@ -384,16 +419,7 @@ def _encode(
         return []
     if causal:
         return causal_lm.prompt_ids(tokenizer, texts, max_length)
-    ids = tokenizer(list(texts))["input_ids"]
-    return [list(x) if len(x) <= max_length else [*x[: max_length - 1], x[-1]] for x in ids]
-
-
-def _length_batches(encoded: Sequence[Sequence[int]], batch_size: int) -> Iterator[list[int]]:
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
+    return encode_texts(tokenizer, texts, max_length)
 
 
 def accuracy(predicted: Sequence[str | None], gold: Sequence[Any]) -> float:

@@ -24,6 +24,7 @@ seq2seq model like T5.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
+    AutoModelForSequenceClassification,
     AutoTokenizer,
     ByT5Tokenizer,
     PreTrainedModel,
@@ -44,6 +46,8 @@ from transformers import (
     T5Config,
     T5ForConditionalGeneration,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Task prefixes of a student trained with the defaults.
 DEFAULT_PREFIXES = {"predict": "predict: ", "explain": "explain: "}
@@ -65,10 +69,15 @@ class StudentBundle:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     info: dict[str, Any] = field(default_factory=dict)
+    #: Classifier students only: the decoder that writes rationales (``None``: labels only).
+    rationale_decoder: PreTrainedModel | None = None
 
     @property
     def family(self) -> str:
-        """The runtime code path: ``seq2seq`` (T5, encoder students) or ``causal_lm``."""
+        """The runtime code path: ``seq2seq`` (T5, encoder students), ``causal_lm`` or
+        ``classifier`` (a classification head, see ``students/classifier.py``)."""
+        if type(self.model).__name__.endswith("ForSequenceClassification"):
+            return "classifier"
         return "seq2seq" if getattr(self.model.config, "is_encoder_decoder", False) else "causal_lm"
 
     @property
@@ -97,7 +106,7 @@ class StudentBundle:
 class StudentConfig(BaseModel):
     """Where the student comes from (``training.student`` in the parameters).
 
-    Exactly one of ``name_or_path`` and ``architecture``:
+    ``name_or_path`` or ``architecture`` (the first wins when both are set):
 
     - ``name_or_path``: a hub id or a local ``save_pretrained`` directory;
     - ``architecture``: ``T5Config`` keyword arguments for a randomly initialised T5
@@ -105,8 +114,10 @@ class StudentConfig(BaseModel):
       encoder student the encoder's config with its ``model_type`` (``bert``, ...).
 
     ``family``: ``auto`` (from the checkpoint or ``architecture``), ``seq2seq``,
-    ``causal_lm`` or ``encoder``; ``decoder``: encoder students only, ``BertConfig``
-    arguments of the decoder trained from scratch.
+    ``causal_lm``, ``classifier`` (a head on an encoder, the default for bare encoders on a
+    task with labels) or ``encoder`` (an encoder under a decoder that writes the label);
+    ``decoder``: classifier and encoder students only, ``BertConfig`` arguments of the
+    decoder trained from scratch.
 
     ``tokenizer``: ``byt5`` (the byte-level tokenizer, no files), a hub id or a directory;
     default: the model's own (``name_or_path``), or ``byt5`` for ``architecture``.
@@ -126,20 +137,33 @@ class StudentConfig(BaseModel):
     name_or_path: str | None = None
     architecture: dict[str, Any] | None = None
     tokenizer: str | None = None
-    family: Literal["auto", "seq2seq", "causal_lm", "encoder"] = "auto"
+    family: Literal["auto", "seq2seq", "causal_lm", "classifier", "encoder"] = "auto"
     #: Encoder students only: BertConfig arguments of the decoder trained from scratch
     #: (``num_hidden_layers``, ``hidden_size``, ...); ``None``: a default sized like the encoder.
     decoder: dict[str, Any] | None = None
     chat_template: Literal["auto", "none"] = "auto"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _checkpoint_over_architecture(cls, data: Any) -> Any:
+        """A checkpoint (``name_or_path``) wins over the random ``architecture`` (the
+        demo's, in conf/base): pointing ``name_or_path`` at a model is all a user does."""
+        if isinstance(data, Mapping) and data.get("name_or_path") and data.get("architecture"):
+            logger.info(
+                "training.student.name_or_path=%s: the random `architecture` is not used",
+                data["name_or_path"],
+            )
+            return {**data, "architecture": None}
+        return data
+
     @model_validator(mode="after")
     def _one_source(self) -> StudentConfig:
-        if (self.name_or_path is None) == (self.architecture is None):
+        if self.name_or_path is None and self.architecture is None:
             raise ValueError(
-                "set exactly one of `name_or_path` (a hub id or local directory) and "
-                "`architecture` (T5Config arguments for a random tiny model)"
+                "set `name_or_path` (a hub id or local directory) or `architecture` "
+                "(T5Config arguments for a random tiny model)"
             )
-        if self.decoder is not None and self.family not in ("auto", "encoder"):
+        if self.decoder is not None and self.family not in ("auto", "classifier", "encoder"):
             raise ValueError(_decoder_only_for_encoders(self.family))
         return self
 
@@ -160,22 +184,31 @@ class StudentConfig(BaseModel):
 
 
 def load_student(
-    config: Mapping[str, Any] | StudentConfig, seed: int | None = None
+    config: Mapping[str, Any] | StudentConfig,
+    seed: int | None = None,
+    labels: list[str] | None = None,
 ) -> StudentBundle:
     """Build or load a student model and its tokenizer.
 
     Args:
         config: a :class:`StudentConfig` or its parameters mapping.
         seed: seeds the random initialisation of an ``architecture`` model.
+        labels: the task's label set (``None``: numeric). A bare encoder becomes a
+            classifier student over these labels (``family: auto``), or an encoder student
+            without them.
 
     Raises:
         StudentLoadError: the config is invalid, or the model/tokenizer cannot be found
             (e.g. an unknown hub id while ``HF_HUB_OFFLINE=1``), with what to do about it.
     """
     cfg = StudentConfig.from_params(config)
-    family = resolve_family(cfg)
-    if cfg.decoder is not None and family != "encoder":
+    family = resolve_family(cfg, has_labels=bool(labels))
+    if cfg.decoder is not None and family not in ("classifier", "encoder"):
         raise StudentLoadError(f"invalid student config: {_decoder_only_for_encoders(family)}")
+    if family == "classifier":
+        from zeroshot_distill.students.classifier import load_classifier_student
+
+        return load_classifier_student(cfg, labels, seed)
     if family == "causal_lm":
         from zeroshot_distill.students.causal_lm import load_causal_student
 
@@ -201,10 +234,11 @@ def load_student(
     return StudentBundle(model=model, tokenizer=tokenizer, info=info)
 
 
-def resolve_family(config: StudentConfig) -> str:
+def resolve_family(config: StudentConfig, has_labels: bool = True) -> str:
     """The family of ``config``: its ``family``, or for ``auto`` what the checkpoint's
-    config (``name_or_path``) or ``architecture.model_type`` says: ``encoder`` for a bare
-    encoder (BERT-like), ``causal_lm`` for a ``*ForCausalLM``, ``seq2seq`` for T5-like.
+    config (``name_or_path``) or ``architecture.model_type`` says: for a bare encoder
+    (BERT-like) ``classifier`` when the task has a label set (``has_labels``), else
+    ``encoder``; ``causal_lm`` for a ``*ForCausalLM``, ``seq2seq`` for T5-like.
 
     Raises:
         StudentLoadError: the family cannot be told, or contradicts the ``architecture``.
@@ -215,7 +249,7 @@ def resolve_family(config: StudentConfig) -> str:
     if config.architecture is not None:
         model_type = config.architecture.get("model_type")
         if model_type in ENCODER_MODEL_TYPES:
-            detected = "encoder"
+            detected = "classifier" if has_labels else "encoder"
         elif model_type is not None and is_causal_model_type(str(model_type)):
             detected = "causal_lm"
         elif model_type in (None, "t5"):
@@ -226,20 +260,21 @@ def resolve_family(config: StudentConfig) -> str:
                 "qwen2, llama, gemma, phi3), an encoder type (e.g. bert, roberta, deberta-v2, "
                 "modernbert) nor t5; leave it out for a T5"
             )
-        if config.family not in ("auto", detected):
+        encoders = {"classifier", "encoder"}
+        if config.family not in ("auto", detected) and not {config.family, detected} <= encoders:
             raise StudentLoadError(
                 f"`family: {config.family}` does not fit `architecture` (model_type "
                 f"{model_type or 't5'} builds a {detected} model); {config.family} students "
                 f"take model_type {_FAMILY_MODEL_TYPES[config.family]}"
             )
-        return detected
+        return detected if config.family == "auto" else config.family
     if config.family != "auto":
         return config.family
     checkpoint = _from_pretrained(AutoConfig, config.name_or_path or "", "model")
     if getattr(checkpoint, "is_encoder_decoder", False):
         return "seq2seq"
     if is_bare_encoder(checkpoint):
-        return "encoder"
+        return "classifier" if has_labels else "encoder"
     if is_causal_lm_config(checkpoint):
         return "causal_lm"
     raise StudentLoadError(
@@ -249,6 +284,7 @@ def resolve_family(config: StudentConfig) -> str:
 
 
 _FAMILY_MODEL_TYPES = {
+    "classifier": "bert, roberta, deberta-v2, modernbert, ...",
     "encoder": "bert, roberta, deberta-v2, modernbert, ...",
     "causal_lm": "qwen2, llama, gemma, phi3, ...",
     "seq2seq": "t5 (or none)",
@@ -257,8 +293,8 @@ _FAMILY_MODEL_TYPES = {
 
 def _decoder_only_for_encoders(family: str) -> str:
     return (
-        f"`training.student.decoder` is only for encoder students, but the family is {family!r}: "
-        "remove `decoder` or set `training.student.family: encoder` with a BERT-like encoder"
+        f"`training.student.decoder` is only for classifier and encoder students, but the "
+        f"family is {family!r}: remove `decoder` or use a BERT-like encoder"
     )
 
 
@@ -273,6 +309,8 @@ def save_student(bundle: StudentBundle, directory: str | os.PathLike[str]) -> No
         save_adapter_student(bundle, path)
     else:
         bundle.model.save_pretrained(path)
+    if bundle.rationale_decoder is not None:  # classifier students: see students/classifier.py
+        bundle.rationale_decoder.save_pretrained(path / "rationale_decoder")
     bundle.tokenizer.save_pretrained(path)
     (path / INFO_FILE).write_text(json.dumps(bundle.info, indent=2, sort_keys=True, default=str))
 
@@ -287,16 +325,22 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
 
         return load_adapter_student(path)
     checkpoint = _from_pretrained(AutoConfig, str(path), "model")
-    loader = (
-        AutoModelForSeq2SeqLM
-        if getattr(checkpoint, "is_encoder_decoder", False)
-        else AutoModelForCausalLM
-    )
+    architectures = getattr(checkpoint, "architectures", None) or []
+    decoder = None
+    if any(str(a).endswith("ForSequenceClassification") for a in architectures):
+        from zeroshot_distill.students.classifier import load_rationale_decoder
+
+        loader: Any = AutoModelForSequenceClassification
+        decoder = load_rationale_decoder(path)
+    elif getattr(checkpoint, "is_encoder_decoder", False):
+        loader = AutoModelForSeq2SeqLM
+    else:
+        loader = AutoModelForCausalLM
     model = _from_pretrained(loader, str(path), "model")
     tokenizer = load_tokenizer(str(path))
     info_path = path / INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    return StudentBundle(model=model, tokenizer=tokenizer, info=info)
+    return StudentBundle(model=model, tokenizer=tokenizer, info=info, rationale_decoder=decoder)
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
@@ -339,14 +383,14 @@ def _build_random_t5(
     return T5ForConditionalGeneration(t5_config)
 
 
-def _from_pretrained(loader: Any, name_or_path: str, what: str) -> Any:
+def _from_pretrained(loader: Any, name_or_path: str, what: str, **kwargs: Any) -> Any:
     path = Path(name_or_path).expanduser()
     # A hub id is `name` or `org/name`; anything else that does not exist is a missing path.
     looks_like_path = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
     if looks_like_path and not path.exists():
         raise StudentLoadError(f"student {what} directory {str(path)!r} does not exist")
     try:
-        return loader.from_pretrained(str(path) if path.exists() else name_or_path)
+        return loader.from_pretrained(str(path) if path.exists() else name_or_path, **kwargs)
     except (OSError, ValueError) as err:
         if path.exists():
             hint = (

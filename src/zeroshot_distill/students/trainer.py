@@ -37,7 +37,14 @@ from typing import Any, Literal
 import pandas as pd
 import torch
 from accelerate.data_loader import BatchSamplerShard
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+)
 from torch.utils.data import DataLoader
 from transformers import (
     EarlyStoppingCallback,
@@ -59,6 +66,11 @@ from zeroshot_distill.students.adapters import (
     parameter_counts,
 )
 from zeroshot_distill.students.causal_lm import MultiTaskCausalLM, PromptFormat
+from zeroshot_distill.students.classifier import (
+    ClassifierCollator,
+    MultiTaskClassifier,
+    encode_classifier_examples,
+)
 from zeroshot_distill.students.data import (
     MultiTaskCollator,
     MultiTaskDataset,
@@ -68,6 +80,7 @@ from zeroshot_distill.students.data import (
     as_records,
     encode_examples,
 )
+from zeroshot_distill.students.defaults import resolve_auto_settings
 from zeroshot_distill.students.inference import accuracy, predict_labels
 from zeroshot_distill.students.launcher import LauncherConfig, train_in_child_processes
 from zeroshot_distill.students.loss import MultiTaskSeq2Seq
@@ -95,12 +108,16 @@ class TrainingConfig(BaseModel):
     max_input_length: int = Field(512, ge=8)
     max_label_length: int = Field(32, ge=1)
     max_rationale_length: int = Field(256, ge=1)
-    num_epochs: float = Field(10.0, gt=0)
+    # "auto": resolved once the student is loaded (students/defaults.py); a number wins.
+    num_epochs: PositiveFloat | Literal["auto"] = "auto"
     max_steps: int | None = Field(None, ge=1)
     batch_size: int = Field(16, ge=1)
     eval_batch_size: int = Field(64, ge=1)
     gradient_accumulation_steps: int = Field(1, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
+    learning_rate: PositiveFloat | Literal["auto"] = "auto"
+    # Parameters the checkpoint did not have (classification head, decoder from scratch);
+    # null: learning_rate for every parameter.
+    new_learning_rate: PositiveFloat | Literal["auto"] | None = "auto"
     weight_decay: float = Field(0.0, ge=0)
     warmup: float = Field(0.0, ge=0, description="steps (>= 1) or a ratio of all steps (< 1)")
     lr_scheduler: str = "linear"
@@ -112,7 +129,7 @@ class TrainingConfig(BaseModel):
     early_stopping_threshold: float = Field(0.0, ge=0)
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     group_by_length: bool = True
-    num_threads: int | None = Field(None, ge=1)
+    num_threads: PositiveInt | Literal["auto"] | None = "auto"
     generation_max_new_tokens: int | None = Field(None, ge=1)
     label_decoding: Literal["score", "generate"] = "score"
     progress_bar: bool = True
@@ -210,7 +227,14 @@ def train_from_training_set(
         check_peft_settings(config.peft, config.student)
     except AdapterError as err:
         raise TrainingConfigError(str(err)) from None
-    student = load_student_for_training(config.student, config.peft, seed=seed)
+    student = load_student_for_training(
+        config.student, config.peft, seed=seed, labels=spec.label_set
+    )
+    if student.family == "classifier" and config.peft is not None:
+        raise TrainingConfigError(
+            "training.peft (LoRA) is not supported for classifier students: an encoder is "
+            "small enough to fine-tune in full; set training.peft: null"
+        )
     return train_student(student, train_rows, valid_rows, spec, config, seed=seed)
 
 
@@ -279,47 +303,46 @@ def train_student(
     Args:
         student: the model and tokenizer to train (trained in place; the best weights by
             validation accuracy are restored at the end).
-        train_rows: rows with ``id``, ``input`` (without prefix), ``label_target`` and
-            ``rationale_target`` (null: no rationale loss for that row).
+        train_rows: rows with ``id``, ``input`` (without prefix), ``label``,
+            ``label_target`` and ``rationale_target`` (null: no rationale loss for that row).
         valid_rows: rows with the task's input fields and ``label`` (what the student's
             normalised label prediction is compared with).
         spec: the task (input rendering, label normalisation).
-        params: the training parameters.
+        params: the training parameters; their ``auto`` values are resolved for this
+            student (:mod:`~zeroshot_distill.students.defaults`) and logged.
         seed: seeds the data order, dropout and (through :func:`load_student`) the init.
     """
-    config = TrainingConfig.from_params(params)
+    config = resolve_training_config(TrainingConfig.from_params(params), student)
     train_records, valid_records = as_records(train_rows), as_records(valid_rows)
     if not train_records:
         raise TrainingConfigError("no training rows")
     if not valid_records:
         raise TrainingConfigError("no validation rows: model selection needs the valid split")
     _check_position_limits(student, config)
-    dataset, truncated = _encode_training_rows(student, train_records, config)
+    dataset, truncated = _encode_training_rows(student, train_records, config, spec)
     set_seed(seed)
     if config.peft is not None or is_adapter_model(student.model):
         attach_adapters(student, config.peft or PeftSettings())
     student.info.setdefault("peft", None)
     num_parameters, num_trainable = parameter_counts(student.model)
+    if student.rationale_decoder is not None:
+        num_parameters += int(student.rationale_decoder.num_parameters())
+        num_trainable += int(student.rationale_decoder.num_parameters())
     previous_threads = torch.get_num_threads()
     if config.num_threads:
-        torch.set_num_threads(config.num_threads)
+        torch.set_num_threads(int(config.num_threads))
     try:
-        causal = student.family == "causal_lm"
-        pad_id = student.tokenizer.pad_token_id
         with tempfile.TemporaryDirectory(prefix="student-trainer-") as scratch:
             trainer = MultiTaskTrainer(
-                model=MultiTaskCausalLM(student.model, config.alpha, pad_id)
-                if causal
-                else MultiTaskSeq2Seq(student.model, config.alpha),
+                model=_training_view(student, config.alpha),
                 args=_training_arguments(config, scratch, seed),
                 train_dataset=dataset,
                 eval_dataset=valid_records,
-                data_collator=MultiTaskCollator(
-                    pad_token_id=pad_id, use_rationales=config.alpha < 1.0, pad_left=causal
-                ),
+                data_collator=_collator(student, config),
                 processing_class=student.tokenizer,
                 spec=spec,
                 config=config,
+                new_parameters=new_parameters(student),
             )
             with PeakMemory() as memory:
                 summary = trainer.train_and_select()
@@ -335,8 +358,12 @@ def train_student(
         num_trainable_parameters=num_trainable,
         peak_memory_mb=memory.peak_mb,
         peak_memory_kind=memory.kind,
+        learning_rate=config.learning_rate,
+        new_learning_rate=config.new_learning_rate,
+        num_epochs=config.num_epochs,
     )
     finish_adapters(student, config.peft)
+    student.info.pop("new_parameters", None)  # names for the optimizer, not a record
     student.info.update(
         task=spec.name,
         family=student.family,
@@ -349,6 +376,66 @@ def train_student(
         **summary,
     )
     return TrainingResult(student=student, history=trainer.history(), summary=summary)
+
+
+def resolve_training_config(config: TrainingConfig, student: StudentBundle) -> TrainingConfig:
+    """``config`` with its ``auto`` settings made concrete for ``student`` (logged once)."""
+    keys = ("learning_rate", "new_learning_rate", "num_epochs", "num_threads", "precision")
+    given = {k: getattr(config, k) for k in keys}
+    resolved = resolve_auto_settings(
+        given,
+        pretrained=config.student.architecture is None,
+        family=student.family if student.family != "seq2seq" else _seq2seq_kind(student),
+        adapters=config.peft is not None or is_adapter_model(student.model),
+    )
+    chosen = {k: v for k, v in resolved.values.items() if given[k] == "auto"}
+    if chosen:
+        logger.info(
+            "training settings for a %s: %s (set them in training.* to override)",
+            resolved.reason,
+            ", ".join(f"{k}={v}" for k, v in chosen.items()),
+        )
+    return config.model_copy(update=resolved.values)
+
+
+def _seq2seq_kind(student: StudentBundle) -> str:
+    """``encoder`` for an encoder student (an encoder under a new decoder), else ``seq2seq``."""
+    return "encoder" if student.info.get("student_kind") == "encoder" else "seq2seq"
+
+
+def new_parameters(student: StudentBundle) -> list[torch.nn.Parameter]:
+    """Parameters the checkpoint did not have (``info["new_parameters"]``, the rationale
+    decoder): they take ``training.new_learning_rate``."""
+    names = set(student.info.get("new_parameters") or ())
+    params = [p for n, p in student.model.named_parameters() if n in names]
+    if student.rationale_decoder is not None:
+        params.extend(student.rationale_decoder.parameters())
+    return params
+
+
+def _training_view(student: StudentBundle, alpha: float) -> torch.nn.Module:
+    """The module the Trainer optimises: the student wrapped with its multi-task loss."""
+    if student.family == "classifier":
+        if student.rationale_decoder is None:
+            raise TrainingConfigError(
+                "this classifier student has no rationale decoder to train (it was saved "
+                "without one): start from the encoder checkpoint instead"
+            )
+        return MultiTaskClassifier(student.model, student.rationale_decoder, alpha)
+    if student.family == "causal_lm":
+        return MultiTaskCausalLM(student.model, alpha, student.tokenizer.pad_token_id)
+    return MultiTaskSeq2Seq(student.model, alpha)
+
+
+def _collator(student: StudentBundle, config: TrainingConfig) -> Any:
+    pad_id = student.tokenizer.pad_token_id
+    if student.family == "classifier":
+        return ClassifierCollator(pad_token_id=pad_id, use_rationales=config.alpha < 1.0)
+    return MultiTaskCollator(
+        pad_token_id=pad_id,
+        use_rationales=config.alpha < 1.0,
+        pad_left=student.family == "causal_lm",
+    )
 
 
 def _check_position_limits(student: StudentBundle, config: TrainingConfig) -> None:
@@ -369,11 +456,29 @@ def _check_position_limits(student: StudentBundle, config: TrainingConfig) -> No
 
 
 def _encode_training_rows(
-    student: StudentBundle, train_records: list[dict[str, Any]], config: TrainingConfig
+    student: StudentBundle,
+    train_records: list[dict[str, Any]],
+    config: TrainingConfig,
+    spec: TaskSpec,
 ) -> tuple[MultiTaskDataset, int]:
     """The training rows tokenized with both prefixes, and how many inputs were truncated
     (logged: a long input loses its end silently otherwise). A causal LM's inputs are its
-    prompts (:class:`PromptFormat`: chat template or plain)."""
+    prompts (:class:`PromptFormat`: chat template or plain); a classifier's are the plain
+    inputs with the class index as label."""
+    if student.family == "classifier":
+        try:
+            examples, truncated = encode_classifier_examples(
+                student.tokenizer,
+                train_records,
+                [_text_or_none(r.get("rationale_target")) for r in train_records],
+                spec.label_set or [],
+                max_input_length=config.max_input_length,
+                max_rationale_length=config.max_rationale_length,
+            )
+        except ValueError as err:
+            raise TrainingConfigError(str(err)) from None
+        _log_truncated(truncated, len(examples), config.max_input_length)
+        return MultiTaskDataset(examples), truncated
     prompts = (
         PromptFormat.for_tokenizer(student.tokenizer) if student.family == "causal_lm" else None
     )
@@ -391,15 +496,19 @@ def _encode_training_rows(
         max_rationale_length=config.max_rationale_length,
         **({"encode_inputs": prompts.encode, "keep_tail": len(prompts.tail)} if prompts else {}),
     )
+    _log_truncated(truncated, len(examples), config.max_input_length)
+    return MultiTaskDataset(examples), truncated
+
+
+def _log_truncated(truncated: int, total: int, max_input_length: int) -> None:
     if truncated:
         logger.warning(
             "%d of %d training inputs are longer than max_input_length=%d tokens and were "
             "truncated",
             truncated,
-            len(examples),
-            config.max_input_length,
+            total,
+            max_input_length,
         )
-    return MultiTaskDataset(examples), truncated
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -474,9 +583,17 @@ def _use_bf16(precision: str, on_cuda: bool) -> bool:
 class MultiTaskTrainer(Trainer):
     """A ``Trainer`` for :class:`MultiTaskSeq2Seq` that selects on validation accuracy."""
 
-    def __init__(self, *args: Any, spec: TaskSpec, config: TrainingConfig, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        spec: TaskSpec,
+        config: TrainingConfig,
+        new_parameters: list[torch.nn.Parameter] | None = None,
+        **kwargs: Any,
+    ):
         self.spec = spec
         self.config = config
+        self._new_parameter_ids = {id(p) for p in new_parameters or ()}
         self.keep_best = KeepBestWeights()
         callbacks = [self.keep_best]
         if config.early_stopping_patience:
@@ -496,6 +613,38 @@ class MultiTaskTrainer(Trainer):
         self._since_log = {"label": 0.0, "rationale": 0.0, "batches": 0, "rationale_batches": 0}
         self._examples_seen = 0
         self._eval_seconds = 0.0
+
+    # ---- two learning rates: the checkpoint's own weights and the new ones
+    def create_optimizer(self, model: Any = None) -> Any:
+        """The Trainer's optimizer, with ``training.new_learning_rate`` for the parameters
+        the checkpoint did not have (a head, a decoder from scratch): a rate that trains
+        them in a few hundred steps would wreck the pretrained weights (the encoder
+        student collapsed to one label with a single rate of 3e-4)."""
+        new_rate = self.config.new_learning_rate
+        if self.optimizer is not None or not self._new_parameter_ids:
+            return super().create_optimizer()
+        if new_rate is None or new_rate == self.args.learning_rate:
+            return super().create_optimizer()
+        decay = set(self.get_decay_parameter_names(self.model))
+        groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+        for name, param in self.model.named_parameters():
+            if param.requires_grad:
+                key = (id(param) in self._new_parameter_ids, name in decay)
+                groups.setdefault(key, []).append(param)
+        optimizer_cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, self.model)
+        kwargs.pop("lr", None)
+        self.optimizer = optimizer_cls(
+            [
+                {
+                    "params": params,
+                    "lr": float(new_rate) if is_new else self.args.learning_rate,
+                    "weight_decay": self.args.weight_decay if decays else 0.0,
+                }
+                for (is_new, decays), params in sorted(groups.items())
+            ],
+            **kwargs,
+        )
+        return self.optimizer
 
     # ---- the loss: one forward of the wrapper, parts kept for the log
     def compute_loss(

@@ -296,6 +296,7 @@ def explain_examples(
         prefix=student_model.prefixes["explain"],
         max_input_length=int(student_model.info.get("max_input_length") or 512),
         max_new_tokens=int(settings.get("max_new_tokens", 96)),
+        rationale_decoder=student_model.rationale_decoder,
     )
     return [
         {

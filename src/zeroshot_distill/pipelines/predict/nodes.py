@@ -85,6 +85,7 @@ def predict_new_examples(
             batch_size,
             prefix=student.prefixes["explain"],
             max_input_length=max_input_length,
+            rationale_decoder=student.rationale_decoder,
         )
     logger.info(
         "predict: %d rows, %d without a valid label",
