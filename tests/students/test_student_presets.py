@@ -119,3 +119,16 @@ def test_params_on_the_command_line_win_over_the_preset() -> None:
     assert config.student.architecture is not None
     assert config.student.architecture["d_model"] == 128
     assert config.student.architecture["num_layers"] == 1  # the rest of the preset's student
+
+
+def test_every_bundled_preset_is_a_valid_training_block_named_in_parameters_yml() -> None:
+    """Pretrained presets load by hub id (not here: offline); their parameters validate."""
+    names = sorted(p.stem for p in (PROJECT_ROOT / "conf/base/students").glob("*.yml"))
+    listed = (PROJECT_ROOT / "conf/base/parameters.yml").read_text()
+    assert {"minilm_l6", "smollm2_135m_lora", "flan_t5_base"} <= set(names)
+    for name in names:
+        assert name in listed, f"conf/base/parameters.yml does not name the preset {name}"
+        params = _parameters(PROJECT_ROOT, env="base", student_name=name)
+        config = TrainingConfig.from_params(params["training"])
+        pretrained = config.student.name_or_path is not None
+        assert pretrained == (config.student.architecture is None), name
