@@ -16,6 +16,7 @@ from zeroshot_distill.hooks import (
     TeacherSpendHook,
 )
 from zeroshot_distill.teachers.hooks import TeacherRunHook
+from zeroshot_distill.tracking_store import TrackingStoreHook
 
 # kedro-mlflow registers its own hooks through its plugin entry point. Hooks run in reverse
 # order of registration: RunPresentationHook first here, so its run summary prints last.
@@ -26,6 +27,9 @@ HOOKS = (
     MlflowArtifactHook(),
     TeacherSpendHook(),
     EnvironmentToolsHook(),
+    # Wraps kedro-mlflow's after_context_created: mlflow.db is created and migrated once,
+    # under a file lock, however many runs start together (tracking_store.py).
+    TrackingStoreHook(),
 )
 
 
@@ -258,6 +262,9 @@ CONFIG_LOADER_ARGS = {
             "tasks/*",
             "students/*",
         ],
+        # kedro-mlflow's own pattern, declared here so that TrackingStoreHook can read the
+        # tracking URI before kedro-mlflow's hook opens the store.
+        "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
     },
     # An environment may override one nested parameter without restating its siblings.
     "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
