@@ -15,6 +15,7 @@ from zeroshot_distill.hooks import (
     TeacherProvenanceHook,
     TeacherSpendHook,
 )
+from zeroshot_distill.teachers.credentials import refuse_secret_parameters
 from zeroshot_distill.teachers.hooks import TeacherRunHook
 from zeroshot_distill.tracking_store import TrackingStoreHook
 
@@ -205,6 +206,9 @@ class ProjectConfigLoader(OmegaConfigLoader):
             )
         merged = OmegaConf.unsafe_merge(*layers, self.runtime_params)
         params = OmegaConf.to_container(merged, resolve=True)
+        # Before any hook sees a parameter: kedro-mlflow logs them (and --params as the
+        # `runtime_params` tag) as soon as the pipeline starts.
+        refuse_secret_parameters(params, _plain(self.runtime_params or {}))  # type: ignore[arg-type]
         return _runtime_over_presets(params, self.runtime_params)  # type: ignore[arg-type]
 
     def _applies_local(self, run_env: str) -> bool:
