@@ -128,6 +128,36 @@ def test_budget_message_suggests_a_cap_that_fits(tmp_path: Path) -> None:
     assert "1.0103" not in message
 
 
+def test_a_server_that_ignores_max_tokens_overshoots_the_cap_by_one_round_at_most(
+    tmp_path: Path,
+) -> None:
+    """1,506 completion tokens against max_tokens=256 (before: all requests the worst case
+    admitted were sent at once, 5x the cap). Admission now uses the completions seen and
+    sends at most `concurrency` requests per round, so the overshoot is bounded by them."""
+
+    def answer(body: dict) -> StubReply:
+        return StubReply(text=str(nli_answer(body)), prompt_tokens=10, completion_tokens=1506)
+
+    prices = {"gpt-4o-mini": {"input_per_1m": 100.0, "output_per_1m": 100.0}}
+    cap, concurrency = 0.5, 4
+    each = (10 + 1506) * 100.0 / 1e6  # what one answer really costs
+    with StubServer(answer, ignore_max_tokens=True) as server:
+        config = openai_config(
+            server.base_url,
+            tmp_path,
+            prices=prices,
+            max_tokens=256,
+            max_cost_usd=cap,
+            concurrency=concurrency,
+        )
+        with build_teacher(config) as teacher, pytest.raises(BudgetExceededError):
+            teacher.complete(requests_for(40), stage="annotation", progress=False)
+        spent = teacher.budget.spent_usd
+        sent = len(server.chat_requests())
+    assert spent == pytest.approx(sent * each)
+    assert spent <= cap + concurrency * each, f"${spent:.3f} spent against a ${cap} cap"
+
+
 @pytest.mark.parametrize(
     ("needed", "current", "expected"),
     [(0.013, 0.0103, 0.013), (0.0121, 0.0103, 0.013), (0.001, 0.0103, 0.012), (37.2, 5, 38)],

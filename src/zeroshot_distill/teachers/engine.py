@@ -187,6 +187,9 @@ class CachedTeacher:
         self.session_id = f"{budget.run_id}/{uuid.uuid4().hex[:12]}"
         self._session_open = False
         self._reuse = frozenset(config.cache.reuse_statuses)
+        # The longest completion an answer of this teacher has had: a server that ignores
+        # max_tokens makes the budget's worst case this, not max_tokens.
+        self._completion_seen = 0
         self._heartbeat = _Heartbeat(cache, self.session_id, config.cache.lease_s)
         endpoint = str(getattr(backend, "endpoint", f"{self.backend}:{self.model}"))
         self._breaker = CircuitBreaker(
@@ -265,7 +268,7 @@ class CachedTeacher:
                 if waiting:
                     time.sleep(WAIT_POLL_S)
                 continue
-            n_admit = self._admissible(todo)
+            n_admit = min(self._admissible(todo), self._round_size(len(todo)))
             if n_admit == 0:
                 if waiting:  # their answers may come for free: wait for them first
                     time.sleep(WAIT_POLL_S)
@@ -519,6 +522,7 @@ class CachedTeacher:
                 owner=self.session_id,
             )
             self.budget.add(cost, stage)
+            self._completion_seen = max(self._completion_seen, result.completion_tokens)
             stage_cost[0] += cost
             self.ledger.record(
                 stage,
@@ -573,8 +577,17 @@ class CachedTeacher:
         ]
 
     def _worst_case_usd(self, item: PreparedRequest) -> float:
-        cap = item.max_tokens or self.config.max_tokens or 0
+        """The most ``item`` can cost: its prompt estimate and a completion of ``max_tokens``
+        or of the longest completion seen (a server may ignore ``max_tokens``)."""
+        cap = max(item.max_tokens or self.config.max_tokens or 0, self._completion_seen)
         return usd(self._price, item.prompt_tokens_estimate, cap, self._discount)
+
+    def _round_size(self, n_todo: int) -> int:
+        """Requests sent before admission looks at the spend again: under a budget at most
+        ``teacher.concurrency`` (what can be in flight at once; a batch job is one round)."""
+        if self.config.max_cost_usd is None or self.backend == "openai_batch":
+            return n_todo
+        return self.config.concurrency
 
     def _admissible(self, todo: Sequence[PreparedRequest]) -> int:
         """How many of ``todo`` (a prefix) fit under the budget in their worst case."""
