@@ -128,6 +128,41 @@ def test_budget_message_suggests_a_cap_that_fits(tmp_path: Path) -> None:
     assert "1.0103" not in message
 
 
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_a_server_that_never_answers_stops_the_call_after_two_timeouts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, transport: str
+) -> None:
+    """It accepts every request and answers none. Before: each request waited retries x
+    timeout and the breaker needed 10 of them (a 6-minute silence at timeout_s=20); now a
+    log line names the endpoint and the requests waiting, and the call stops after
+    2 x timeout_s of silence, naming the endpoint."""
+    timeout_s = 1.0
+    with StubServer(faults=[FaultRule("hang", times=None, hang_s=4)]) as server:
+        url = server.base_url
+        config = openai_config(
+            url,
+            tmp_path,
+            timeout_s=timeout_s,
+            max_retries=5,
+            concurrency=4,
+            http_client=transport,
+        )
+        started = time.perf_counter()
+        with (
+            caplog.at_level("WARNING"),
+            build_teacher(config) as teacher,
+            pytest.raises(TeacherFatalError) as stopped,
+        ):
+            teacher.complete(requests_for(8), stage="annotation", progress=False)
+        elapsed = time.perf_counter() - started
+    assert elapsed < 2 * timeout_s + 1.5, f"stopped after {elapsed:.1f} s"
+    message = str(stopped.value)
+    assert url in message and "answered none of the 4 request(s)" in message
+    assert "on_silent_endpoint: wait" in message
+    waiting = [r.getMessage() for r in caplog.records if "request(s) waiting" in r.getMessage()]
+    assert waiting and url in waiting[0] and "4 request(s) waiting" in waiting[0]
+
+
 def test_a_server_that_ignores_max_tokens_overshoots_the_cap_by_one_round_at_most(
     tmp_path: Path,
 ) -> None:

@@ -229,7 +229,8 @@ class CachedTeacher:
             self._accept(stage, item, result, indices, request_keys, results, stage_cost)
             fresh.append(result)
             bar.update(len(groups[item.key]))
-            bar.set_postfix_str(f"${stage_cost[0]:.4f}", refresh=False)
+            note = getattr(self.backend_impl, "progress_note", lambda: "")()
+            bar.set_postfix_str(f"${stage_cost[0]:.4f}{', ' + note if note else ''}", refresh=False)
             if getattr(self.backend_impl, "fail_fast", False):
                 self._breaker.watch(result)
 
