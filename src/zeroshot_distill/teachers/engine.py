@@ -316,6 +316,25 @@ class CachedTeacher:
             dict(totals.statuses),
         )
 
+    def mark_refused(self, results: Sequence[ChatResult]) -> int:
+        """Record answers the task's parser read as refusals ("I'm sorry, I can't help with
+        that", finish reason ``stop``, no label) as ``refused`` in the cache, so that the
+        next run asks again unless ``teacher.cache.reuse_statuses`` lists ``refused``.
+        Returns how many stored answers changed."""
+        keys = sorted({str(r.extra.get("cache_key")) for r in results if r.extra.get("cache_key")})
+        changed = self.cache.restatus(keys, "refused", was="ok")
+        if changed:
+            again = "kept as final" if "refused" in self._reuse else "asked again next run"
+            logger.warning(
+                "%d answer(s) of %s:%s read as refusals: stored as refused (%s, "
+                "teacher.cache.reuse_statuses)",
+                changed,
+                self.backend,
+                self.model,
+                again,
+            )
+        return changed
+
     def spend(self) -> Mapping[str, Any]:
         """Ledger totals: per stage and overall tokens, USD, cache hits, USD saved."""
         summary = self.ledger.summary()
