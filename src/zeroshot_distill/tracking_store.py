@@ -137,8 +137,7 @@ class TrackingStoreHook:
         if uri is None or db_path is None:
             yield
             return
-        if not db_path.is_absolute():
-            db_path = Path(context.project_path) / db_path
+        # A relative sqlite path is relative to the working directory, for MLflow as here.
         lock = store_lock(db_path)
         try:
             lock.acquire()
