@@ -483,7 +483,8 @@ def _describe_problems(examples: pd.DataFrame, problems: Mapping[int, tuple[str,
     positions = sorted(problems)
     shown = positions[:_MAX_ROWS_IN_ERROR]
     lines = [
-        f"row {p + 1} (id={examples['id'].iat[p]!r}): field {problems[p][0]!r}: {problems[p][1]}"
+        f"row {p + 1} (id={_source_id(examples['id'].iat[p])!r}): field {problems[p][0]!r}: "
+        f"{problems[p][1]}"
         for p in shown
     ]
     more = f"; and {len(positions) - len(shown)} more rows" if len(positions) > len(shown) else ""
