@@ -40,12 +40,17 @@ from zeroshot_distill.teachers.config import TeacherConfig, TeacherConfigError
 _KEYS: dict[str, str] = {}
 _LOCK = threading.Lock()
 _KEY_SHAPE = re.compile(r"\b(sk|rk|pk)-[A-Za-z0-9_\-*]{6,}")
-# A parameter (or URL query key) whose name says it holds a secret. `api_key_env` names a
-# variable, `max_tokens` counts tokens: neither matches.
+# A parameter whose name says it holds a secret (`api_key_env` names a variable and
+# `max_tokens` counts tokens: neither matches), and the query keys of a URL that do.
 SECRET_NAME = re.compile(
-    r"^(?:.*[_.-])?(?:api[_-]?key|apikey|key|secret|client[_-]?secret|password|passwd|pwd|"
-    r"token|access[_-]?token|auth|auth[_-]?token|authorization|bearer|private[_-]?key|sig|"
-    r"signature|x-amz-signature|credential)$",
+    r"^(?:.*[_.-])?(?:api[_-]?key|apikey|secret|client[_-]?secret|secret[_-]?key|"
+    r"access[_-]?key|private[_-]?key|password|passwd|token|access[_-]?token|auth[_-]?token|"
+    r"bearer)$",
+    re.IGNORECASE,
+)
+SECRET_QUERY_NAME = re.compile(
+    rf"{SECRET_NAME.pattern}|^(?:key|auth|authorization|sig|signature|code|"
+    r"x-amz-signature|x-amz-credential|x-goog-signature)$",
     re.IGNORECASE,
 )
 # scheme://user:password@host and ?name=value pairs inside any text.
@@ -125,7 +130,7 @@ def redact_urls(text: str) -> str:
     text = _URL_USERINFO.sub(r"\g<scheme>***@", text)
 
     def query(match: re.Match[str]) -> str:
-        if not SECRET_NAME.match(match["name"]) or not match["value"]:
+        if not SECRET_QUERY_NAME.match(match["name"]) or not match["value"]:
             return match[0]
         return f"{match['sep']}{match['name']}=***"
 
@@ -144,7 +149,7 @@ def url_credentials(url: str) -> list[str]:
     found += [
         f"?{name}="
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
-        if value and SECRET_NAME.match(name)
+        if value and SECRET_QUERY_NAME.match(name)
     ]
     return found
 
