@@ -15,7 +15,9 @@ from zeroshot_distill.hooks import (
     TeacherProvenanceHook,
     TeacherSpendHook,
 )
+from zeroshot_distill.teachers.credentials import refuse_secret_parameters
 from zeroshot_distill.teachers.hooks import TeacherRunHook
+from zeroshot_distill.tracking_store import TrackingStoreHook
 
 # kedro-mlflow registers its own hooks through its plugin entry point. Hooks run in reverse
 # order of registration: RunPresentationHook first here, so its run summary prints last.
@@ -26,6 +28,9 @@ HOOKS = (
     MlflowArtifactHook(),
     TeacherSpendHook(),
     EnvironmentToolsHook(),
+    # Wraps kedro-mlflow's after_context_created: mlflow.db is created and migrated once,
+    # under a file lock, however many runs start together (tracking_store.py).
+    TrackingStoreHook(),
 )
 
 
@@ -201,6 +206,9 @@ class ProjectConfigLoader(OmegaConfigLoader):
             )
         merged = OmegaConf.unsafe_merge(*layers, self.runtime_params)
         params = OmegaConf.to_container(merged, resolve=True)
+        # Before any hook sees a parameter: kedro-mlflow logs them (and --params as the
+        # `runtime_params` tag) as soon as the pipeline starts.
+        refuse_secret_parameters(params, _plain(self.runtime_params or {}))  # type: ignore[arg-type]
         return _runtime_over_presets(params, self.runtime_params)  # type: ignore[arg-type]
 
     def _applies_local(self, run_env: str) -> bool:
@@ -258,6 +266,9 @@ CONFIG_LOADER_ARGS = {
             "tasks/*",
             "students/*",
         ],
+        # kedro-mlflow's own pattern, declared here so that TrackingStoreHook can read the
+        # tracking URI before kedro-mlflow's hook opens the store.
+        "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
     },
     # An environment may override one nested parameter without restating its siblings.
     "merge_strategy": {"parameters": "soft", "mlflow": "soft"},

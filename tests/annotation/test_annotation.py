@@ -225,3 +225,41 @@ def test_json_annotation_falls_back_to_text_and_counts_it(tmp_path: Path) -> Non
     assert plan["response_format"].map(lambda f: f["type"]).eq("json_schema").all()
     assert (annotations["parse_status"] == "ok").all()
     assert metrics["structured_requests"] == 6 and metrics["structured_fallbacks"] == 6
+
+
+@pytest.mark.parametrize("reuse", [["ok"], ["ok", "refused"]])
+def test_a_refusal_written_as_text_is_refused_and_asked_again(
+    tmp_path: Path, reuse: list[str]
+) -> None:
+    """ "I'm sorry, I can't help with that" with finish reason `stop` and no label: before, it
+    was cached as a final `ok` answer and never asked again."""
+    refusing = {"r1", "r4"}
+
+    def answer(body: dict[str, Any]) -> str:
+        if row_id(body) in refusing:
+            return "I’m sorry, but I can’t help with that."
+        return str(nli_answer(body))
+
+    examples = nli_examples(6)
+    with StubServer(answer, api_key=TEST_KEY) as server:
+        teacher = openai_config(
+            server.base_url,
+            tmp_path,
+            cache={"path": str(tmp_path / "c.sqlite"), "reuse_statuses": reuse},
+        )
+        first = run_nodes(examples, teacher)[0].set_index("id")
+        assert set(first.index[first["parse_status"] == "refused"]) == refusing
+        server.reset_log()
+        second = run_nodes(examples, teacher)[0].set_index("id")
+        asked_again = {row_id(r.body) for r in server.chat_requests()}
+    assert asked_again == (set() if "refused" in reuse else refusing)
+    assert set(second.index[second["parse_status"] == "refused"]) == refusing
+
+
+def test_an_answer_that_apologises_but_gives_a_label_is_not_a_refusal() -> None:
+    from zeroshot_distill.tasks.parsing import parse_answer
+    from zeroshot_distill.tasks.spec import TaskSpec
+
+    text = "I'm sorry, but the premise says he is asleep.\nAnswer: contradiction"
+    parsed = parse_answer(TaskSpec.from_params(NLI_TASK), text, None, status="ok")
+    assert parsed.label == "contradiction" and parsed.status != "refused"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -86,7 +88,8 @@ def test_column_mapping_renames_source_columns_to_task_fields() -> None:
     assert out.loc[0, "premise"] == "A dog runs."
     assert out.loc[0, "gold_label"] == "entailment"
     assert out.loc[0, "reference_rationale"] == "A dog is an animal."
-    assert out.loc[0, "id"] == "nli-0001"  # generated: the source has no id column
+    # generated from the row's content: the source has no id column
+    assert out.loc[0, "id"].startswith("nli-") and len(out.loc[0, "id"]) == len("nli-") + 12
 
 
 def test_missing_task_column_names_the_field_and_the_fix() -> None:
@@ -354,3 +357,55 @@ def test_no_teacher_no_prompt_guard() -> None:
     """predict validates rows only the student reads: no teacher prompt, no size limit."""
     valid, rejected = validate_examples(prepared(_with_a_huge_row()), NLI, PARAMS)
     assert len(valid) == 8 and rejected.empty
+
+
+@pytest.mark.parametrize("bad_id", [None, float("nan"), "", "   "])
+def test_missing_null_nan_or_blank_ids_are_refused_naming_every_row(bad_id: object) -> None:
+    raw = nli_rows(10).astype({"id": object})
+    raw.loc[3, "id"] = bad_id
+    raw.loc[7, "id"] = bad_id
+    examples = prepared(raw)
+    with pytest.raises(ExampleValidationError) as refused:
+        validate_examples(examples, NLI, PARAMS)
+    message = str(refused.value)
+    assert "2 invalid input row(s)" in message
+    assert "row 4 (id=" in message and "row 8 (id=" in message
+    assert "missing id" in message and "unique id" in message
+
+
+def test_duplicate_ids_name_both_rows_and_the_fix() -> None:
+    raw = nli_rows(10)
+    raw.loc[6, "id"] = "r2"
+    with pytest.raises(ExampleValidationError, match=r"row 7 \(id='r2'\).*also row 3.*unique id"):
+        validate_examples(prepared(raw), NLI, PARAMS)
+
+
+def test_ids_without_an_id_column_come_from_the_content_and_stay_stable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = nli_rows(6).drop(columns=["id"])
+    raw.loc[5, ["premise", "hypothesis", "label"]] = raw.loc[0, ["premise", "hypothesis", "label"]]
+    with caplog.at_level("INFO"):
+        ids = list(prepared(raw)["id"])
+    assert "no id column" in caplog.text and "hash of its content" in caplog.text
+    assert ids[5] == ids[0] + "-2"  # identical rows: unique, still deterministic
+    reordered = list(prepared(raw.iloc[::-1].reset_index(drop=True))["id"])
+    assert reordered[::-1][1:5] == ids[1:5] and set(reordered) == set(ids)
+    validate_examples(prepared(raw), NLI, PARAMS)  # unique: nothing to refuse
+
+
+@pytest.mark.parametrize("nested", [{"text": "A man."}, ["A man.", "A dog."]])
+def test_a_nested_value_in_a_text_field_is_refused_with_row_id_field_and_fix(
+    nested: object, tmp_path: Path
+) -> None:
+    raw = nli_rows(5).astype({"premise": object})
+    raw.at[2, "premise"] = nested
+    with pytest.raises(
+        ExampleValidationError,
+        match=r"row 3 \(id='r2'\): field 'premise': a (dict|list) where text is expected.*flatten",
+    ):
+        validate_examples(prepared(raw), NLI, PARAMS)
+    valid, rejected = validate_examples(prepared(raw), NLI, {**PARAMS, "on_invalid": "drop"})
+    assert len(valid) == 4 and list(rejected["id"]) == ["r2"]
+    rejected.to_parquet(tmp_path / "rejected.parquet")  # the nested value is kept as JSON
+    assert "A man." in pd.read_parquet(tmp_path / "rejected.parquet").at[0, "premise"]

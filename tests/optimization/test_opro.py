@@ -110,6 +110,10 @@ class FakeTeacher:
             for r in requests
         ]
 
+    def mark_refused(self, results: Sequence[ChatResult]) -> int:
+        self.refused = [*getattr(self, "refused", []), *results]
+        return len(results)
+
     def spend(self) -> Mapping[str, Any]:
         return {}
 

@@ -128,6 +128,72 @@ def test_budget_message_suggests_a_cap_that_fits(tmp_path: Path) -> None:
     assert "1.0103" not in message
 
 
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_a_server_that_never_answers_stops_the_call_after_two_timeouts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, transport: str
+) -> None:
+    """It accepts every request and answers none. Before: each request waited retries x
+    timeout and the breaker needed 10 of them (a 6-minute silence at timeout_s=20); now a
+    log line names the endpoint and the requests waiting, and the call stops after
+    2 x timeout_s of silence, naming the endpoint."""
+    timeout_s = 1.0
+    with StubServer(faults=[FaultRule("hang", times=None, hang_s=4)]) as server:
+        url = server.base_url
+        config = openai_config(
+            url,
+            tmp_path,
+            timeout_s=timeout_s,
+            max_retries=5,
+            concurrency=4,
+            http_client=transport,
+        )
+        started = time.perf_counter()
+        with (
+            caplog.at_level("WARNING"),
+            build_teacher(config) as teacher,
+            pytest.raises(TeacherFatalError) as stopped,
+        ):
+            teacher.complete(requests_for(8), stage="annotation", progress=False)
+        elapsed = time.perf_counter() - started
+    # before: 6 attempts x 1 s per request, twice (8 requests, 4 at a time): >= 12 s
+    assert elapsed < 2 * timeout_s + 3.0, f"stopped after {elapsed:.1f} s"
+    message = str(stopped.value)
+    assert url in message and "answered none of the 4 request(s)" in message
+    assert "on_silent_endpoint: wait" in message
+    waiting = [r.getMessage() for r in caplog.records if "request(s) waiting" in r.getMessage()]
+    assert waiting and url in waiting[0] and "4 request(s) waiting" in waiting[0]
+
+
+def test_a_server_that_ignores_max_tokens_overshoots_the_cap_by_one_round_at_most(
+    tmp_path: Path,
+) -> None:
+    """1,506 completion tokens against max_tokens=256 (before: all requests the worst case
+    admitted were sent at once, 5x the cap). Admission now uses the completions seen and
+    sends at most `concurrency` requests per round, so the overshoot is bounded by them."""
+
+    def answer(body: dict) -> StubReply:
+        return StubReply(text=str(nli_answer(body)), prompt_tokens=10, completion_tokens=1506)
+
+    prices = {"gpt-4o-mini": {"input_per_1m": 100.0, "output_per_1m": 100.0}}
+    cap, concurrency = 0.5, 4
+    each = (10 + 1506) * 100.0 / 1e6  # what one answer really costs
+    with StubServer(answer, ignore_max_tokens=True) as server:
+        config = openai_config(
+            server.base_url,
+            tmp_path,
+            prices=prices,
+            max_tokens=256,
+            max_cost_usd=cap,
+            concurrency=concurrency,
+        )
+        with build_teacher(config) as teacher, pytest.raises(BudgetExceededError):
+            teacher.complete(requests_for(40), stage="annotation", progress=False)
+        spent = teacher.budget.spent_usd
+        sent = len(server.chat_requests())
+    assert spent == pytest.approx(sent * each)
+    assert spent <= cap + concurrency * each, f"${spent:.3f} spent against a ${cap} cap"
+
+
 @pytest.mark.parametrize(
     ("needed", "current", "expected"),
     [(0.013, 0.0103, 0.013), (0.0121, 0.0103, 0.013), (0.001, 0.0103, 0.012), (37.2, 5, 38)],

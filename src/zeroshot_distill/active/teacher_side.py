@@ -141,20 +141,26 @@ class TeacherSide:
             for r in records
         ]
         references = {str(r["id"]): by_id.get(str(r["id"]), r) for r in records}
+        min_words = int(self.annotation.get("min_rationale_words", DEFAULT_MIN_RATIONALE_WORDS))
         with build_teacher(self.teacher) as client:
             provide_references(client, references, labels=self.spec.labels)
             results = client.complete(requests, stage=REVISION_STAGE, progress=self.progress)
-        min_words = int(self.annotation.get("min_rationale_words", DEFAULT_MIN_RATIONALE_WORDS))
-        out = []
-        for row, result in zip(records, results, strict=True):
-            parsed = parse_answer(
-                self.spec,
-                result.text,
-                row,
-                status=result.status,
-                finish_reason=result.extra.get("finish_reason"),
-                min_rationale_words=min_words,
+            parsed_all = [
+                parse_answer(
+                    self.spec,
+                    result.text,
+                    row,
+                    status=result.status,
+                    finish_reason=result.extra.get("finish_reason"),
+                    min_rationale_words=min_words,
+                )
+                for row, result in zip(records, results, strict=True)
+            ]
+            client.mark_refused(
+                [r for r, p in zip(results, parsed_all, strict=True) if p.status == "refused"]
             )
+        out = []
+        for row, result, parsed in zip(records, results, parsed_all, strict=True):
             out.append(
                 {
                     "id": str(row["id"]),

@@ -146,13 +146,16 @@ def annotate_examples(
     with build_teacher(teacher) as client:
         provide_references(client, _references(requests, by_id), labels=spec.labels)
         results = client.complete(requests, stage=stage, progress=cfg.progress)
+        rows = [
+            _annotation_row(spec, cfg, prompt, by_id.get(str(planned.id)), result, planned)
+            for result, planned in zip(results, plan.itertuples(index=False), strict=True)
+        ]
+        client.mark_refused(
+            [r for r, row in zip(results, rows, strict=True) if row["parse_status"] == "refused"]
+        )
         spend = dict(client.spend())
         backend, simulated = client.backend, client.simulated
     elapsed = time.perf_counter() - started
-    rows = [
-        _annotation_row(spec, cfg, prompt, by_id.get(str(planned.id)), result, planned)
-        for result, planned in zip(results, plan.itertuples(index=False), strict=True)
-    ]
     annotations = pd.DataFrame(rows, columns=ANNOTATION_COLUMNS)
     for column in ("teacher_label", "rationale", "raw_response", "error", "model"):
         annotations[column] = annotations[column].astype("object")

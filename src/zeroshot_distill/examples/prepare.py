@@ -6,6 +6,7 @@ pipeline prepares new rows with the same ones, so both read data identically.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -49,7 +50,9 @@ def standardize_columns(
     """Rename source columns to the examples schema and normalise ids, splits and labels.
 
     Applies ``column_mapping`` (source -> field) and ``label_mapping`` (raw value -> label),
-    takes ids from ``id_column`` (or makes ``<task>-<row>``), and maps split names such as
+    takes ids from ``id_column`` (a missing, NaN or blank one becomes ``None``, which
+    :func:`validate_examples` refuses), or, when the source has no such column, makes them
+    from each row's content (:func:`content_ids`), and maps split names such as
     ``validation``/``dev`` to ``valid``. Rows keep their order; nothing is dropped here.
     """
     spec = TaskSpec.from_params(task)
@@ -72,11 +75,15 @@ def standardize_columns(
 
     id_column = params.get("id_column") or "id"
     if id_column in df.columns:
-        ids = df[id_column]
-        df["id"] = [None if is_missing(v) else str(v) for v in ids]
+        df["id"] = [_source_id(v) for v in df[id_column]]
     else:
-        width = max(4, len(str(len(df))))
-        df["id"] = [f"{spec.name}-{i + 1:0{width}d}" for i in range(len(df))]
+        df["id"] = content_ids(df, spec)
+        logger.info(
+            "data_processing: the source has no id column %r (data_processing.id_column): "
+            "each row's id is made from a hash of its content (%s), stable across runs",
+            id_column,
+            ", ".join(spec.input_fields),
+        )
 
     df["split"] = [_normalise_split(v) for v in df["split"]] if "split" in df.columns else None
 
@@ -100,6 +107,25 @@ def standardize_columns(
     return df[columns].reset_index(drop=True)
 
 
+def content_ids(df: pd.DataFrame, spec: TaskSpec) -> list[str]:
+    """``<task>-<12 hex digits>`` from a hash of each row's input fields and gold label.
+
+    The same row gets the same id in every run, whatever its position or the rows around it
+    (a reordered or appended file keeps its ids, so cached answers still join their rows);
+    identical rows get ``-2``, ``-3``, ... after the first, in file order.
+    """
+    columns = [c for c in (*spec.input_fields, "gold_label") if c in df.columns]
+    seen: dict[str, int] = {}
+    ids = []
+    for record in df[columns].to_dict("records"):
+        content = json.dumps(record, sort_keys=True, default=str, ensure_ascii=False)
+        digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+        seen[digest] = seen.get(digest, 0) + 1
+        suffix = "" if seen[digest] == 1 else f"-{seen[digest]}"
+        ids.append(f"{spec.name}-{digest}{suffix}")
+    return ids
+
+
 def validate_examples(
     examples: pd.DataFrame,
     task: Mapping[str, Any],
@@ -108,8 +134,9 @@ def validate_examples(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check every row against the task; raise naming the first bad rows, or set them aside.
 
-    Checks: missing id or required field, empty text, a gold label outside the label set,
-    duplicate ids, a wrong number of choices. With ``on_invalid: error`` (default) the first
+    Checks: a missing (null, NaN, blank) or duplicate id, a missing required field, empty
+    text, a nested value (dict or list) where text is expected, a gold label outside the
+    label set, a wrong number of choices. With ``on_invalid: error`` (default) the first
     offending rows are named (row number, id, field, reason); with ``on_invalid: drop`` they
     are returned as ``rejected_examples`` with a ``reason`` column. No row vanishes silently.
 
@@ -140,7 +167,7 @@ def validate_examples(
     limit = None if teacher is None else max_prompt_tokens(teacher)
     if limit is not None:
         _guard_prompt_sizes(examples, spec, limit, on_oversize, problems)
-    return _set_aside(examples, problems)
+    return _set_aside(examples, problems, list(spec.text_fields))
 
 
 def _row_problems(examples: pd.DataFrame, spec: TaskSpec) -> dict[int, tuple[str, str]]:
@@ -152,11 +179,13 @@ def _row_problems(examples: pd.DataFrame, spec: TaskSpec) -> dict[int, tuple[str
 
     for position, row in enumerate(examples.itertuples(index=False)):
         record = row._asdict()
-        if record["id"] is None:
-            flag(position, "id", "missing id")
+        if _source_id(record["id"]) is None:
+            flag(position, "id", f"missing id (null, NaN or blank): {_ID_FIX}")
         for field in spec.text_fields:
             value = record[field]
-            if is_missing(value):
+            if isinstance(value, (Mapping, list, tuple, np.ndarray)):
+                flag(position, field, _nested_reason(value))
+            elif is_missing(value):
                 flag(position, field, "missing value")
             elif not str(value).strip():
                 flag(position, field, "empty text")
@@ -177,10 +206,44 @@ def _row_problems(examples: pd.DataFrame, spec: TaskSpec) -> dict[int, tuple[str
             choices = record.get(spec.choices_field) if spec.kind == "multiple_choice" else None
             flag(position, "gold_label", spec.label_problem(label, choices))
 
-    duplicated = examples["id"].notna() & examples["id"].duplicated(keep="first")
-    for position in np.flatnonzero(duplicated.to_numpy()):
-        flag(int(position), "id", f"duplicate id {examples['id'].iat[position]!r}")
+    first_row: dict[str, int] = {}
+    for position, value in enumerate(examples["id"]):
+        key = _source_id(value)
+        if key is None:
+            continue
+        if key in first_row:
+            flag(
+                position,
+                "id",
+                f"duplicate id {key!r} (also row {first_row[key] + 1}): {_ID_FIX}",
+            )
+        else:
+            first_row[key] = position
     return problems
+
+
+_ID_FIX = (
+    "give every row a unique id in the source's id column (data_processing.id_column), or "
+    "remove that column to have ids made from each row's content"
+)
+
+
+def _source_id(value: Any) -> str | None:
+    """An id as text; ``None`` for a missing (null, NaN) or blank one."""
+    if is_missing(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _nested_reason(value: Any) -> str:
+    kind = "a dict" if isinstance(value, Mapping) else "a list"
+    return (
+        f"{kind} where text is expected ({str(value)[:60]!r}): flatten it into one string in "
+        "the source, or map the column that holds the text with data_processing.column_mapping"
+    )
 
 
 def _guard_prompt_sizes(
@@ -216,11 +279,12 @@ def _guard_prompt_sizes(
 
 
 def _set_aside(
-    examples: pd.DataFrame, problems: Mapping[int, tuple[str, str]]
+    examples: pd.DataFrame, problems: Mapping[int, tuple[str, str]], text_fields: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The valid rows, and the rejected ones with ``row_number``, ``field`` and ``reason``."""
     bad = sorted(problems)
     rejected = examples.iloc[bad].copy()
+    _nested_as_json(rejected, text_fields)
     rejected["row_number"] = [p + 1 for p in bad]
     rejected["field"] = [problems[p][0] for p in bad]
     rejected["reason"] = [problems[p][1] for p in bad]
@@ -233,6 +297,19 @@ def _set_aside(
         )
     valid = examples.drop(index=examples.index[bad]).reset_index(drop=True)
     return valid, rejected.reset_index(drop=True)
+
+
+def _nested_as_json(frame: pd.DataFrame, fields: list[str]) -> None:
+    """Nested values (refused) in text ``fields`` as JSON text, so that the rejected rows
+    save to parquet as the rest of their column does."""
+    for field in fields:
+        if field in frame.columns:
+            frame[field] = [
+                json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)
+                if isinstance(v, (Mapping, list, tuple, np.ndarray))
+                else v
+                for v in frame[field]
+            ]
 
 
 def split_examples(examples: pd.DataFrame, params: Mapping[str, Any], seed: int) -> pd.DataFrame:
@@ -406,7 +483,8 @@ def _describe_problems(examples: pd.DataFrame, problems: Mapping[int, tuple[str,
     positions = sorted(problems)
     shown = positions[:_MAX_ROWS_IN_ERROR]
     lines = [
-        f"row {p + 1} (id={examples['id'].iat[p]!r}): field {problems[p][0]!r}: {problems[p][1]}"
+        f"row {p + 1} (id={_source_id(examples['id'].iat[p])!r}): field {problems[p][0]!r}: "
+        f"{problems[p][1]}"
         for p in shown
     ]
     more = f"; and {len(positions) - len(shown)} more rows" if len(positions) > len(shown) else ""

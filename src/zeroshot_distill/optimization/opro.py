@@ -375,6 +375,7 @@ def score_templates(
         raise RuntimeError(f"scorer answered {len(results)} of {len(requests)} requests")
     n = len(scoring.rows)
     statuses: list[str] = []
+    refused: list[ChatResult] = []
     for i, cand in enumerate(candidates):
         chunk = results[i * n : (i + 1) * n]
         for row, result in zip(scoring.rows, chunk, strict=True):
@@ -383,6 +384,8 @@ def score_templates(
             if label is None and not rest:
                 status = "no_label"
             statuses.append(status)
+            if status == "refused":
+                refused.append(result)
             cand.n_no_label += int(status == "no_label")
             cand.n_no_rationale += int(status == "no_rationale")
             cand.n_rationale_missed += int(status == "rationale_missed")
@@ -400,6 +403,8 @@ def score_templates(
         cand.score = objective.score(cand.accuracy, cand.explanation_rate)
         cand.meets_objective = objective.feasible(cand.explanation_rate)
         cand.status = SCORED
+    if refused:  # plain-text refusals: asked again next run (teacher.cache.reuse_statuses)
+        scorer.mark_refused(refused)
     return assess_parse_quality(statuses, [r.text for r in results], alarm_share=alarm_share)
 
 

@@ -61,8 +61,8 @@ _RATIONALE_KEYS = (
     "analysis",
 )
 _REFUSAL = re.compile(
-    r"^\W*(?:i'?m sorry|i am sorry|sorry,|i apologi[sz]e|as an ai\b|"
-    r"i (?:can(?:no|')t|cannot|won'?t|am unable to|am not able to) "
+    r"^\W*(?:i['’]?m sorry|i am sorry|sorry,|i apologi[sz]e|as an ai\b|"
+    r"i (?:can(?:no|['’])t|cannot|won['’]?t|am unable to|am not able to) "
     r"(?:help|assist|comply|provide|answer|do that|fulfil))",
     re.I,
 )
@@ -134,11 +134,13 @@ def parse_answer(
     """
     if status == "error" or (text is None and status != "refused"):
         return ParsedAnswer(None, None, "error")
-    if status == "refused" or text is None or _REFUSAL.match(text):
+    if status == "refused" or text is None:
         return ParsedAnswer(None, None, "refused")
     truncated = status == "truncated" or finish_reason == "length"
 
     if given_label is not None:
+        if _REFUSAL.match(text):
+            return ParsedAnswer(None, None, "refused")
         rationale = clean_rationale(_cut_run_on(text, spec, 0), min_rationale_words)
         if rationale is None:
             return ParsedAnswer(given_label, None, "truncated" if truncated else "no_rationale")
@@ -148,6 +150,9 @@ def parse_answer(
     if parsed is None:
         parsed = _parse_free_text(spec, text, row, min_rationale_words)
     label, rationale, span = parsed
+    if label is None and _REFUSAL.match(text):
+        # "I'm sorry, I can't help with that" as ordinary text: no label, a refusal.
+        return ParsedAnswer(None, None, "refused")
     if label is None:
         return ParsedAnswer(None, rationale, "truncated" if truncated else "no_label", span)
     if rationale is None and expect_rationale:

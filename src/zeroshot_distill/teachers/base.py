@@ -76,6 +76,11 @@ class Teacher(Protocol):
         (e.g. ``prompt_optimization``, ``annotation``, ``evaluation``)."""
         ...
 
+    def mark_refused(self, results: Sequence[ChatResult]) -> int:
+        """Record answers a task's parser read as refusals as ``refused`` (re-asked on the
+        next run as ``teacher.cache.reuse_statuses`` says); returns how many changed."""
+        ...
+
     def spend(self) -> Mapping[str, Any]:
         """Ledger totals so far: per stage and overall tokens, USD, cache hits, USD saved."""
         ...

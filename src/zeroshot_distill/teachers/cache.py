@@ -332,6 +332,20 @@ class ResponseCache:
                 ],
             )
 
+    def restatus(self, keys: Sequence[str], status: str, *, was: str = "ok") -> int:
+        """Set ``status`` on the stored answers among ``keys`` whose status is ``was`` (a
+        refusal the task's parser recognised in an answer the API called ``ok``); returns how
+        many changed. What was paid stays booked."""
+        if not self.writable or not keys:
+            return 0
+        conn = self._conn()
+        with conn:
+            cursor = conn.executemany(
+                "UPDATE responses SET status = ? WHERE key = ? AND status = ?",
+                [(status, key, was) for key in keys],
+            )
+        return int(cursor.rowcount or 0)
+
     # ------------------------------------------------------------------- claims (leases)
     def claim(
         self, keys: Sequence[str], owner: str, lease_s: float, final_statuses: Iterable[str]

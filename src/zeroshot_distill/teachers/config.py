@@ -134,6 +134,9 @@ class TeacherConfig(_Strict):
     tokens_per_minute: float | None = Field(default=None, gt=0)
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     timeout_s: float = Field(default=60.0, gt=0)
+    # A server that accepts requests and answers none for 2 x timeout_s: stop the run
+    # (fail) or keep waiting (wait); both log the waiting requests (teachers/watchdog.py).
+    on_silent_endpoint: Literal["fail", "wait"] = "fail"
     max_retries: int = Field(default=5, ge=0)
     malformed_retries: int = Field(default=2, ge=0)
     # Circuit breaker: stop the run when each of the first N answers of a teacher is an

@@ -187,6 +187,9 @@ class CachedTeacher:
         self.session_id = f"{budget.run_id}/{uuid.uuid4().hex[:12]}"
         self._session_open = False
         self._reuse = frozenset(config.cache.reuse_statuses)
+        # The longest completion an answer of this teacher has had: a server that ignores
+        # max_tokens makes the budget's worst case this, not max_tokens.
+        self._completion_seen = 0
         self._heartbeat = _Heartbeat(cache, self.session_id, config.cache.lease_s)
         endpoint = str(getattr(backend, "endpoint", f"{self.backend}:{self.model}"))
         self._breaker = CircuitBreaker(
@@ -226,7 +229,8 @@ class CachedTeacher:
             self._accept(stage, item, result, indices, request_keys, results, stage_cost)
             fresh.append(result)
             bar.update(len(groups[item.key]))
-            bar.set_postfix_str(f"${stage_cost[0]:.4f}", refresh=False)
+            note = getattr(self.backend_impl, "progress_note", lambda: "")()
+            bar.set_postfix_str(f"${stage_cost[0]:.4f}{', ' + note if note else ''}", refresh=False)
             if getattr(self.backend_impl, "fail_fast", False):
                 self._breaker.watch(result)
 
@@ -265,7 +269,7 @@ class CachedTeacher:
                 if waiting:
                     time.sleep(WAIT_POLL_S)
                 continue
-            n_admit = self._admissible(todo)
+            n_admit = min(self._admissible(todo), self._round_size(len(todo)))
             if n_admit == 0:
                 if waiting:  # their answers may come for free: wait for them first
                     time.sleep(WAIT_POLL_S)
@@ -311,6 +315,25 @@ class CachedTeacher:
             totals.saved_usd,
             dict(totals.statuses),
         )
+
+    def mark_refused(self, results: Sequence[ChatResult]) -> int:
+        """Record answers the task's parser read as refusals ("I'm sorry, I can't help with
+        that", finish reason ``stop``, no label) as ``refused`` in the cache, so that the
+        next run asks again unless ``teacher.cache.reuse_statuses`` lists ``refused``.
+        Returns how many stored answers changed."""
+        keys = sorted({str(r.extra.get("cache_key")) for r in results if r.extra.get("cache_key")})
+        changed = self.cache.restatus(keys, "refused", was="ok")
+        if changed:
+            again = "kept as final" if "refused" in self._reuse else "asked again next run"
+            logger.warning(
+                "%d answer(s) of %s:%s read as refusals: stored as refused (%s, "
+                "teacher.cache.reuse_statuses)",
+                changed,
+                self.backend,
+                self.model,
+                again,
+            )
+        return changed
 
     def spend(self) -> Mapping[str, Any]:
         """Ledger totals: per stage and overall tokens, USD, cache hits, USD saved."""
@@ -519,6 +542,7 @@ class CachedTeacher:
                 owner=self.session_id,
             )
             self.budget.add(cost, stage)
+            self._completion_seen = max(self._completion_seen, result.completion_tokens)
             stage_cost[0] += cost
             self.ledger.record(
                 stage,
@@ -573,8 +597,17 @@ class CachedTeacher:
         ]
 
     def _worst_case_usd(self, item: PreparedRequest) -> float:
-        cap = item.max_tokens or self.config.max_tokens or 0
+        """The most ``item`` can cost: its prompt estimate and a completion of ``max_tokens``
+        or of the longest completion seen (a server may ignore ``max_tokens``)."""
+        cap = max(item.max_tokens or self.config.max_tokens or 0, self._completion_seen)
         return usd(self._price, item.prompt_tokens_estimate, cap, self._discount)
+
+    def _round_size(self, n_todo: int) -> int:
+        """Requests sent before admission looks at the spend again: under a budget at most
+        ``teacher.concurrency`` (what can be in flight at once; a batch job is one round)."""
+        if self.config.max_cost_usd is None or self.backend == "openai_batch":
+            return n_todo
+        return self.config.concurrency
 
     def _admissible(self, todo: Sequence[PreparedRequest]) -> int:
         """How many of ``todo`` (a prefix) fit under the budget in their worst case."""

@@ -46,6 +46,7 @@ from zeroshot_distill.teachers.config import TeacherConfig
 from zeroshot_distill.teachers.credentials import redact
 from zeroshot_distill.teachers.engine import PreparedRequest, Sink, run_sync
 from zeroshot_distill.teachers.ledger import estimate_prompt_tokens, estimate_tokens
+from zeroshot_distill.teachers.watchdog import EndpointWatch
 
 logger = logging.getLogger(__name__)
 
@@ -213,8 +214,9 @@ def unreachable_error(config: TeacherConfig, cause: BaseException | str) -> Teac
     )
 
 
-def _http_client(kind: str) -> Any:
-    """The async HTTP transport: aiohttp (about a third less CPU per request) or httpx."""
+def _http_client(kind: str, watch: EndpointWatch) -> Any:
+    """The async HTTP transport: aiohttp (about a third less CPU per request) or httpx,
+    with ``watch``'s hooks on every attempt and every answer."""
     if kind == "aiohttp":
         try:
             import aiohttp  # noqa: F401  (openai's aiohttp transport needs it)
@@ -223,9 +225,9 @@ def _http_client(kind: str) -> Any:
                 "teacher.http_client is aiohttp but aiohttp is not installed; using httpx "
                 "(pip install 'openai[aiohttp]')"
             )
-            return None
-        return openai.DefaultAioHttpClient()
-    return None
+        else:
+            return openai.DefaultAioHttpClient(event_hooks=watch.event_hooks())
+    return openai.DefaultAsyncHttpxClient(event_hooks=watch.event_hooks())
 
 
 class OpenAIBackend:
@@ -242,6 +244,7 @@ class OpenAIBackend:
         self._response_format_ok = config.structured_output
         self._reachable = False  # set once the endpoint has answered anything
         self.endpoint = public_url(config.base_url)
+        self._watch: EndpointWatch | None = None  # the current call's, for progress
         self._structured_level = 0 if config.structured_output else len(STRUCTURED_LEVELS) - 1
 
     def cache_material(self, request: ChatRequest) -> Mapping[str, Any] | None:
@@ -255,14 +258,18 @@ class OpenAIBackend:
     def close(self) -> None:
         """Nothing to release (a client lives only during ``run``)."""
 
-    def _client(self) -> openai.AsyncOpenAI:
+    def progress_note(self) -> str:
+        """Retries and failures of the current call so far (``""`` when none)."""
+        return self._watch.progress_note() if self._watch is not None else ""
+
+    def _client(self, watch: EndpointWatch) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(
             api_key=self._api_key,
             base_url=self.config.base_url,
             organization=self.config.organization,
             timeout=self.config.timeout_s,
             max_retries=self.config.max_retries,
-            http_client=_http_client(self.config.http_client),
+            http_client=_http_client(self.config.http_client, watch),
         )
 
     def run(self, items: Sequence[PreparedRequest], sink: Sink) -> None:
@@ -275,7 +282,9 @@ class OpenAIBackend:
         rpm = AsyncLimiter(cfg.requests_per_minute, 60) if cfg.requests_per_minute else None
         tpm = AsyncLimiter(cfg.tokens_per_minute, 60) if cfg.tokens_per_minute else None
         pending = iter(items)
-        client = self._client()
+        watch = EndpointWatch(self.endpoint, cfg.timeout_s, cfg.on_silent_endpoint)
+        self._watch = watch
+        client = self._client(watch)
         if not self._reachable:
             try:
                 await self._probe(client)
@@ -290,17 +299,28 @@ class OpenAIBackend:
                 if tpm is not None and cfg.tokens_per_minute:
                     tokens = item.prompt_tokens_estimate + (item.max_tokens or 0)
                     await tpm.acquire(min(float(tokens), cfg.tokens_per_minute))
-                sink(item, await self._one(client, item))
+                watch.request_started()
+                result = await self._one(client, item)
+                watch.request_ended(failed=result.status == "error")
+                sink(item, result)
 
         tasks = [asyncio.ensure_future(worker()) for _ in range(min(cfg.concurrency, len(items)))]
+        workers = asyncio.gather(*tasks)
+        watcher = asyncio.ensure_future(watch.watch())
         try:
-            await asyncio.gather(*tasks)
+            await asyncio.wait({workers, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if watcher.done():
+                watcher.result()  # a silent endpoint: raises SilentEndpointError
+            await workers
         except BaseException:  # a fatal error (or Ctrl-C): stop the other workers too
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            workers.cancel()
+            await asyncio.wait(tasks)
+            if workers.done() and not workers.cancelled():
+                workers.exception()  # retrieved: the error raised here is the one that counts
             raise
         finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
             await client.close()
 
     async def _probe(self, client: openai.AsyncOpenAI) -> None:

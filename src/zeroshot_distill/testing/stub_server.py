@@ -19,11 +19,14 @@ Usage::
 
 API
   * ``StubServer(answer_fn=None, *, latency_s=0.0, faults=(), model="stub-model",
-    api_key=None, batch_polls=1, structured=("json_object", "json_schema", "guided_json"))``:
+    api_key=None, batch_polls=1, structured=("json_object", "json_schema", "guided_json"),
+    ignore_max_tokens=False)``:
     a context manager (``start()`` / ``stop()`` also work). A request whose
     ``response_format`` type (or ``guided_json`` field) is not in ``structured`` gets a 400
     that names ``response_format``, as servers without structured output answer.
-    ``base_url`` is ``http://127.0.0.1:<port>/v1``.
+    ``base_url`` is ``http://127.0.0.1:<port>/v1``. An answer longer than the request's
+    ``max_tokens`` is cut there (``finish_reason="length"``) unless ``ignore_max_tokens``
+    plays a server that bills whatever it generates.
   * ``answer_fn(body) -> str | StubReply``: the assistant's answer. A :class:`StubReply`
     sets ``finish_reason``, ``refusal`` or the token counts explicitly. The default answers
     with a fixed rationale and ``Answer: stub`` (JSON when ``response_format`` asks for it).
@@ -334,8 +337,10 @@ class StubServer:
         host: str = "127.0.0.1",
         port: int = 0,
         structured: Sequence[str] = STRUCTURED_KINDS,
+        ignore_max_tokens: bool = False,
     ) -> None:
         self.answer_fn = answer_fn or default_answer
+        self.ignore_max_tokens = bool(ignore_max_tokens)
         unknown = set(structured) - set(STRUCTURED_KINDS)
         if unknown:
             raise ValueError(f"unknown structured kinds {sorted(unknown)}; use {STRUCTURED_KINDS}")
@@ -468,7 +473,12 @@ class StubServer:
         prompt_tokens = reply.prompt_tokens or _count_tokens(prompt_text)
         completion_tokens = reply.completion_tokens or _count_tokens(text or refusal or "")
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
-        if max_tokens and completion_tokens > int(max_tokens) and text is not None:
+        if (
+            max_tokens
+            and not self.ignore_max_tokens
+            and completion_tokens > int(max_tokens)
+            and text is not None
+        ):
             text, finish = text[: int(max_tokens) * 4], "length"
             completion_tokens = int(max_tokens)
         out: dict[str, Any] = {
