@@ -20,6 +20,7 @@ from kedro.io.core import AbstractVersionedDataset
 from zeroshot_distill.reporting.markdown import fmt_pct
 from zeroshot_distill.reporting.run_summary import (
     active_distill_summary_lines,
+    canonical_pipelines,
     compare_students_summary_lines,
     evaluation_summary_lines,
     headline_figures,
@@ -328,7 +329,8 @@ class RunPresentationHook:
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         self._reset()
         names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
-        self._pipelines = [names] if isinstance(names, str) else list(names or ["__default__"])
+        given = [names] if isinstance(names, str) else list(names or ["__default__"])
+        self._pipelines = canonical_pipelines(given)
         params = catalog.load("parameters") if "parameters" in catalog else {}
         self._params = params if isinstance(params, Mapping) else {}
         self._name = run_name(self._pipelines, self._params)
@@ -362,7 +364,10 @@ class RunPresentationHook:
         }
         if run_trains_one_student(self._pipelines):
             subsampling = params.get("subsampling") or {}
-            headline["explanation_rate"] = subsampling.get("explanation_rate")
+            mode = subsampling.get("mode") or "step_by_step"
+            headline["subsampling_mode"] = mode
+            if mode == "step_by_step":  # the other modes keep no rationale at all
+                headline["explanation_rate"] = subsampling.get("explanation_rate")
             headline["train_fraction"] = subsampling.get("train_fraction")
         mlflow.log_params({f"headline.{k}": v for k, v in headline.items() if v is not None})
         self._presented = True

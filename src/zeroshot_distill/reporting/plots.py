@@ -46,7 +46,9 @@ def plot_confusion_matrix(
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     size = 1.2 + 0.9 * max(len(column_labels), 2)
-    fig = Figure(figsize=(size + 1.2, size), dpi=_DPI)
+    # Constrained layout and a figure-wide title: an axes title is centred over the matrix
+    # alone, and a long one ran into the colour bar.
+    fig = Figure(figsize=(size + 1.2, size), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
     for i in range(counts.shape[0]):
@@ -64,9 +66,8 @@ def plot_confusion_matrix(
     ax.set_yticks(range(len(row_labels)), labels=list(row_labels))
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
-    ax.set_title(title, fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of gold row")
-    fig.tight_layout()
     return fig
 
 
