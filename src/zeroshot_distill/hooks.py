@@ -8,7 +8,6 @@ import logging
 import os
 import re
 import socket
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from zeroshot_distill.reporting.run_summary import (
     summary_block,
     teacher_name,
 )
+from zeroshot_distill.serving import prepend_interpreter_bin
 from zeroshot_distill.students.pyfunc import log_student_model
 from zeroshot_distill.teachers import BudgetExceededError, run_budget
 from zeroshot_distill.teachers.cache import InterruptedSession, pid_alive
@@ -251,14 +251,6 @@ class EnvironmentToolsHook:
     @hook_impl
     def after_context_created(self, context: Any) -> None:
         prepend_interpreter_bin()
-
-
-def prepend_interpreter_bin() -> None:
-    """``.venv/bin`` (the folder of ``sys.executable``) first on ``PATH``, if not there."""
-    bin_dir = os.path.dirname(sys.executable)
-    path = os.environ.get("PATH", "")
-    if bin_dir and bin_dir not in path.split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
 
 
 def saved_path(dataset: Any) -> str | None:
