@@ -1,4 +1,5 @@
-"""Figures for reports: confusion matrix, training curve, bar comparisons, metric-vs-x lines.
+"""Figures for reports: confusion matrix, training curve, bar comparisons, metric-vs-x lines,
+the break-even of a distillation.
 
 Every function returns a :class:`matplotlib.figure.Figure` built without ``pyplot`` (no global
 figure registry, no GUI backend), ready for ``matplotlib.MatplotlibDataset`` or
@@ -169,6 +170,60 @@ def plot_accuracy_comparison(
     ax.set_ylabel(ylabel)
     ax.set_title(title + _suffix(simulated), fontsize=10)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_break_even(
+    teacher_usd_per_prediction: float,
+    student_usd_per_prediction: float,
+    investment_usd: float,
+    break_even: int | None,
+    *,
+    title: str = "Cumulative cost: teacher vs distilled student",
+    simulated: bool = False,
+) -> Figure:
+    """Cumulative USD against the number of predictions: the teacher answering every one,
+    and the student starting at its distillation cost (``investment_usd``). The lines cross
+    at ``break_even`` (marked); without one the axis runs to 1M predictions."""
+    fig = Figure(figsize=(7, 4.2), dpi=_DPI)
+    ax = fig.add_subplot()
+    end = 2.5 * break_even if break_even else 1_000_000
+    counts = np.linspace(0, end, 200)
+    ax.plot(counts, teacher_usd_per_prediction * counts, label="teacher: every prediction paid")
+    ax.plot(
+        counts,
+        investment_usd + student_usd_per_prediction * counts,
+        label=f"student: distillation ${investment_usd:,.4g} + compute per prediction",
+    )
+    if break_even:
+        cost = teacher_usd_per_prediction * break_even
+        ax.plot([break_even], [cost], "o", color="black")
+        ax.annotate(
+            f"break-even: {break_even:,} predictions",
+            (break_even, cost),
+            textcoords="offset points",
+            xytext=(8, -14),
+            fontsize=9,
+        )
+    else:
+        ax.text(
+            0.98,
+            0.04,
+            "no break-even: the student never pays for itself",
+            transform=ax.transAxes,
+            ha="right",
+            fontsize=9,
+        )
+    ax.set_xlabel("predictions")
+    ax.set_ylabel("cumulative cost (USD)")
+    ax.ticklabel_format(axis="x", style="plain")
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.0f}")
+    ax.set_xlim(0, end)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(title + _suffix(simulated), fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -153,8 +153,9 @@ def headline_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
 
     ``student_accuracy``, ``teacher_accuracy``, ``baseline_accuracy`` (majority class of the
     test split, from the evaluation's ``baselines``), ``teacher_usd`` (the run's teacher
-    spend), ``explanation_rate`` (share of training rows that kept a rationale). Missing
-    figures are left out.
+    spend), ``explanation_rate`` (share of training rows that kept a rationale),
+    ``break_even_predictions`` (after how many predictions the student has paid for its
+    distillation; absent when it never does). Missing figures are left out.
     """
     student = metrics.get("student") or {}
     trained = metrics.get("student_model") or {}
@@ -168,6 +169,7 @@ def headline_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
         "explanation_rate": (
             with_rationale / n_train if n_train and with_rationale is not None else None
         ),
+        "break_even_predictions": _number((metrics.get("break_even") or {}).get("predictions")),
     }
     return {name: value for name, value in candidates.items() if value is not None}
 
@@ -203,6 +205,14 @@ def evaluation_summary_lines(metrics: Mapping[str, Any]) -> list[str]:
             f"explanation rate   {fmt_pct(figures['explanation_rate'])} of training rows "
             "kept a rationale"
         )
+    paid_off = metrics.get("break_even") or {}
+    if "break_even_predictions" in figures:
+        lines.append(
+            f"break-even         after {figures['break_even_predictions']:,.0f} predictions "
+            f"(distillation {fmt_usd(paid_off.get('investment_usd'))})"
+        )
+    elif paid_off:
+        lines.append(f"break-even         never: {paid_off.get('reason')}")
     return lines
 
 

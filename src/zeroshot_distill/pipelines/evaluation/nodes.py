@@ -365,10 +365,10 @@ def plot_evaluation(
     opro_history: pd.DataFrame | None,
     best_prompt: Mapping[str, Any] | None,
     annotation_prompt: Mapping[str, Any],
-) -> tuple[Figure, Figure, Figure, dict[str, bytes]]:
-    """The confusion matrix, training curve and accuracy comparison figures, plus every
-    figure the report shows as PNG bytes (those three and the OPRO progression when the
-    search ran), keyed by the file name the report links to."""
+) -> tuple[Figure, Figure, Figure, Figure, dict[str, bytes]]:
+    """The confusion matrix, training curve, accuracy comparison and break-even figures,
+    plus every figure the report shows as PNG bytes (those and the OPRO progression when
+    the search ran), keyed by the file name the report links to."""
     return evaluation_figures(
         metrics, training_history, opro_history, best_prompt, annotation_prompt
     )

@@ -102,6 +102,7 @@ def _report_nodes() -> list[Node]:
                 "confusion_matrix_plot",
                 "training_curve_plot",
                 "accuracy_comparison_plot",
+                "break_even_plot",
                 "evaluation_plot_images",
             ],
             name="plot_evaluation",
