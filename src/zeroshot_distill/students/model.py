@@ -65,6 +65,8 @@ class StudentBundle:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     info: dict[str, Any] = field(default_factory=dict)
+    #: The folder it was loaded from (``load_saved_student``); ``None`` for a fresh model.
+    directory: str | None = None
 
     @property
     def family(self) -> str:
@@ -285,7 +287,9 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
     if (path / "adapter_config.json").exists():  # base model + LoRA adapters
         from zeroshot_distill.students.adapters import load_adapter_student
 
-        return load_adapter_student(path)
+        bundle = load_adapter_student(path)
+        bundle.directory = str(path.resolve())
+        return bundle
     checkpoint = _from_pretrained(AutoConfig, str(path), "model")
     loader = (
         AutoModelForSeq2SeqLM
@@ -296,7 +300,7 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
     tokenizer = load_tokenizer(str(path))
     info_path = path / INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    return StudentBundle(model=model, tokenizer=tokenizer, info=info)
+    return StudentBundle(model=model, tokenizer=tokenizer, info=info, directory=str(path.resolve()))
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
