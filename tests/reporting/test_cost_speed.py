@@ -156,6 +156,17 @@ def test_break_even_in_the_summary_report_and_mlflow() -> None:
     }
     block = break_even_summary(cost, 1800.0, {"beats_majority": True})
     assert block["teacher_usd"] == pytest.approx(0.07)
+    # a rerun served from the cache: prompt optimization records no price for cached
+    # answers, so its tokens are priced; the distillation costs what it did the first time
+    rerun = {
+        **cost,
+        "teacher_price": {"input_per_1m": 0.15, "output_per_1m": 0.60},
+        "stages": {
+            "prompt_optimization": {"usd": 0.0, "prompt_tokens": 100_000, "completion_tokens": 0},
+            "annotation": {"usd": 0.0, "saved_usd": 0.03},
+        },
+    }
+    assert break_even_summary(rerun, 1800.0, {})["teacher_usd"] == pytest.approx(0.015 + 0.03)
     assert block["training_usd"] == pytest.approx(0.05)
     assert block["predictions"] == math.ceil(0.12 / 38e-6)
     summary = {"break_even": block, "baselines": {"beats_majority": True}}

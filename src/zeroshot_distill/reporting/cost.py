@@ -174,7 +174,8 @@ class BreakEven:
     """After how many predictions the student has paid for its distillation.
 
     The distillation cost (``investment_usd``) is the teacher spend of prompt optimization
-    and annotation (``teacher_usd``, cached answers at what they cost when first paid for)
+    and annotation (``teacher_usd``, cached answers at what they cost when first paid for,
+    see :func:`distillation_teacher_usd`)
     plus the training compute (``training_usd``). Every prediction the student makes instead
     of the teacher saves ``teacher_usd_per_prediction - student_usd_per_prediction``;
     ``predictions`` is the first count at which the savings cover the investment, ``None``
@@ -208,13 +209,30 @@ class BreakEven:
         }
 
 
-def distillation_teacher_usd(spend: Mapping[str, Mapping[str, Any]]) -> float:
-    """Teacher USD that made the training data (``DISTILLATION_STAGES``), answers served by
-    the cache counted at what they cost when first paid for (``usd + saved_usd``)."""
+def distillation_teacher_usd(
+    spend: Mapping[str, Mapping[str, Any]], price: Mapping[str, Any] | None = None
+) -> float:
+    """Teacher USD that made the training data (``DISTILLATION_STAGES``), including answers
+    the response cache served: per stage the larger of what was paid plus what cached
+    answers first cost (``usd + saved_usd``) and the stage's tokens at ``price``
+    (``{input_per_1m, output_per_1m}``), since prompt optimization records no price for
+    cached answers; a rerun therefore reports the same cost as the run that paid."""
     total = 0.0
     for stage in DISTILLATION_STAGES:
         block = spend.get(stage) or {}
-        total += float(block.get("usd") or 0.0) + float(block.get("saved_usd") or 0.0)
+        recorded = float(block.get("usd") or 0.0) + float(block.get("saved_usd") or 0.0)
+        priced = (
+            usd_per_million_calls(
+                float(block.get("prompt_tokens") or 0),
+                float(block.get("completion_tokens") or 0),
+                float(price.get("input_per_1m") or 0.0),
+                float(price.get("output_per_1m") or 0.0),
+            )
+            / MILLION
+            if price
+            else 0.0
+        )
+        total += max(recorded, priced)
     return total
 
 

@@ -215,7 +215,7 @@ def break_even_summary(
     seconds = finite_or_none(training_wall_s)
     beats = (baselines or {}).get("beats_majority")
     result = break_even(
-        teacher_usd=distillation_teacher_usd(cost.get("stages") or {}),
+        teacher_usd=distillation_teacher_usd(cost.get("stages") or {}, cost.get("teacher_price")),
         training_hours=math.nan if seconds is None else seconds / 3600.0,
         hourly_usd=float(cost.get("student_hourly_usd") or 0.0),
         teacher_usd_per_1m=_or_nan(cost.get("teacher_usd_per_1m_predictions")),
