@@ -186,7 +186,6 @@ def _usage_section(directory: str | None, task: Mapping[str, Any] | None) -> lis
         "With the zeroshot-distill project installed:",
         "",
         "```python",
-        "import pandas as pd",
         "from zeroshot_distill.students.model import load_saved_student",
         "",
         f'student = load_saved_student("{folder}")  # model, tokenizer, training info',
