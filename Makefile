@@ -17,7 +17,12 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export KEDRO_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 
-.PHONY: install run compare test test-fast lint format viz viz-build mlflow-ui sample-data benchmarks clean
+# make serve: the student to serve (a run id, logged model id or folder; empty: the latest
+# logged student) and the port of http://127.0.0.1:$(PORT)/invocations.
+STUDENT ?=
+PORT ?= 5001
+
+.PHONY: install run serve compare test test-fast lint format viz viz-build mlflow-ui sample-data benchmarks clean
 
 install:  ## create .venv and install torch (TORCH_SPEC) + the project with dev tools
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +32,9 @@ install:  ## create .venv and install torch (TORCH_SPEC) + the project with dev 
 
 run:  ## run the distillation chain (PIPELINE=distill by default) with conf/base on the demo task
 	$(BIN)/kedro run --pipelines=$(PIPELINE) $(if $(RUN_PARAMS),--params $(RUN_PARAMS))
+
+serve:  ## serve a student over HTTP (MLflow scoring server): STUDENT=<run id or path>, PORT=5001
+	$(BIN)/python -m zeroshot_distill.serving --port $(PORT) $(if $(STUDENT),--student $(STUDENT))
 
 compare:  ## the chain up to subsampling, then every student of parameters_compare_students.yml on that one training set
 	$(BIN)/kedro run --pipelines=data_processing,prompt_optimization,annotation,subsampling,compare_students $(if $(RUN_PARAMS),--params $(RUN_PARAMS))

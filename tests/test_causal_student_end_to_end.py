@@ -58,8 +58,8 @@ def test_distill_with_a_causal_student_then_predict(tmp_path: Path) -> None:
     ((model_id,),) = mlflow_query(project, "select model_id from logged_models")
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     pyfunc = mlflow.pyfunc.load_model(f"models:/{model_id}")
-    labels = pyfunc.predict(pd.DataFrame({"text": ["Great book.", "It broke."]}))
-    assert set(labels) <= {"positive", "negative"}
+    answers = pyfunc.predict(pd.DataFrame({"text": ["Great book.", "It broke."]}))
+    assert set(answers["label"]) <= {"positive", "negative"}
 
     result = run_kedro(
         project,

@@ -101,8 +101,12 @@ def test_distill_default_run_then_predict_and_viz(
     ((model_id,),) = mlflow_query(project, "select model_id from logged_models")
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     student = mlflow.pyfunc.load_model(f"models:/{model_id}")
-    labels = student.predict(pd.DataFrame({"premise": ["A dog runs."], "hypothesis": ["A dog."]}))
-    assert len(labels) == 1
+    answer = student.predict(pd.DataFrame({"premise": ["A dog runs."], "hypothesis": ["A dog."]}))
+    assert len(answer) == 1 and set(answer["probabilities"][0]) == {
+        "entailment",
+        "neutral",
+        "contradiction",
+    }
     artifacts = Path(artifact_uri.removeprefix("file://"))
     report = (artifacts / "report.md").read_text()
     assert "SIMULATED TEACHER" in report
@@ -110,6 +114,11 @@ def test_distill_default_run_then_predict_and_viz(
 
     # The student version just trained labels new rows.
     (student_version,) = versions(project, entries["student_model"])
+    # Its folder holds a model card that the evaluation completed.
+    card = project / entries["student_model"] / student_version / "student_model" / "README.md"
+    assert "simulated teacher — a test double" in card.read_text()
+    assert "## Evaluation" in card.read_text() and "Not evaluated yet" not in card.read_text()
+    assert "break-even" in report.lower()
     result = run_kedro(
         project, "run", "--pipelines=predict", f"--load-versions=student_model:{student_version}"
     )

@@ -8,10 +8,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from kedro.config import MissingConfigException
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
 
 from tests.project_copy import PROJECT_ROOT, copy_project
 from zeroshot_distill.settings import CONFIG_LOADER_ARGS, ProjectConfigLoader
@@ -170,6 +172,12 @@ def test_local_server_preset_needs_no_key_has_no_rate_limit_and_costs_nothing(
     # the catch-all never hides a missing entry of a paid model elsewhere
     with pytest.raises(TeacherConfigError, match="price table"):
         TeacherConfig.from_params({**params["teacher"], "prices": {}}).price()
+    # kedro-mlflow logs every parameter under its flattened name: all valid MLflow names, so
+    # it renames none of them (and warns about none)
+    flattened = pd.json_normalize(params["teacher"], sep=".").columns
+    names = [f"teacher.{name}" for name in flattened]
+    assert "teacher.prices.any_model.input_per_1m" in names
+    assert [n for n in names if mlflow_hook.sanitize_param_name(n) != n] == []
 
 
 def test_task_and_own_task_spec_from_conf_local(project: Path) -> None:

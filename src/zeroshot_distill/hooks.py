@@ -8,7 +8,6 @@ import logging
 import os
 import re
 import socket
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from kedro.io.core import AbstractVersionedDataset
 from zeroshot_distill.reporting.markdown import fmt_pct
 from zeroshot_distill.reporting.run_summary import (
     active_distill_summary_lines,
+    canonical_pipelines,
     compare_students_summary_lines,
     evaluation_summary_lines,
     headline_figures,
@@ -30,6 +30,7 @@ from zeroshot_distill.reporting.run_summary import (
     summary_block,
     teacher_name,
 )
+from zeroshot_distill.serving import prepend_interpreter_bin
 from zeroshot_distill.students.pyfunc import log_student_model
 from zeroshot_distill.teachers import BudgetExceededError, run_budget
 from zeroshot_distill.teachers.cache import InterruptedSession, pid_alive
@@ -252,14 +253,6 @@ class EnvironmentToolsHook:
         prepend_interpreter_bin()
 
 
-def prepend_interpreter_bin() -> None:
-    """``.venv/bin`` (the folder of ``sys.executable``) first on ``PATH``, if not there."""
-    bin_dir = os.path.dirname(sys.executable)
-    path = os.environ.get("PATH", "")
-    if bin_dir and bin_dir not in path.split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
-
-
 def saved_path(dataset: Any) -> str | None:
     """The file a dataset just wrote: this run's version of a versioned one."""
     if isinstance(dataset, AbstractVersionedDataset):
@@ -328,7 +321,8 @@ class RunPresentationHook:
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         self._reset()
         names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
-        self._pipelines = [names] if isinstance(names, str) else list(names or ["__default__"])
+        given = [names] if isinstance(names, str) else list(names or ["__default__"])
+        self._pipelines = canonical_pipelines(given)
         params = catalog.load("parameters") if "parameters" in catalog else {}
         self._params = params if isinstance(params, Mapping) else {}
         self._name = run_name(self._pipelines, self._params)
@@ -362,7 +356,10 @@ class RunPresentationHook:
         }
         if run_trains_one_student(self._pipelines):
             subsampling = params.get("subsampling") or {}
-            headline["explanation_rate"] = subsampling.get("explanation_rate")
+            mode = subsampling.get("mode") or "step_by_step"
+            headline["subsampling_mode"] = mode
+            if mode == "step_by_step":  # the other modes keep no rationale at all
+                headline["explanation_rate"] = subsampling.get("explanation_rate")
             headline["train_fraction"] = subsampling.get("train_fraction")
         mlflow.log_params({f"headline.{k}": v for k, v in headline.items() if v is not None})
         self._presented = True

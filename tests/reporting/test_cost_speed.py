@@ -19,6 +19,9 @@ from zeroshot_distill.reporting import (
     total_spend,
     usd_per_million_calls,
 )
+from zeroshot_distill.reporting.cost import break_even
+from zeroshot_distill.reporting.report import break_even_line
+from zeroshot_distill.reporting.summary import break_even_summary, headline_metrics
 
 ANNOTATIONS = pd.DataFrame(
     {
@@ -98,3 +101,80 @@ def test_speed() -> None:
     assert stats.latency_p95_ms == pytest.approx(38.5)  # linear interpolation
     with pytest.raises(ValueError, match="outputs"):
         timed_batches(lambda batch: batch[:1], [1, 2], 2)
+
+
+def test_break_even_counts_predictions_until_the_student_has_paid_for_itself() -> None:
+    paid = break_even(
+        teacher_usd=0.07,
+        training_hours=0.5,  # $0.05 at $0.10/h
+        hourly_usd=0.10,
+        teacher_usd_per_1m=40.0,
+        student_usd_per_1m=2.0,
+    )
+    assert paid.investment_usd == pytest.approx(0.12)
+    assert paid.saving_per_prediction == pytest.approx(38e-6)
+    assert paid.predictions == math.ceil(0.12 / 38e-6)  # 3,158
+    # one prediction fewer and the student has not yet caught up
+    assert paid.investment_usd > (paid.predictions - 1) * paid.saving_per_prediction
+    assert paid.investment_usd <= paid.predictions * paid.saving_per_prediction
+
+
+@pytest.mark.parametrize(
+    ("teacher_1m", "beats", "reason"),
+    [
+        (0.0, True, "not cheaper"),  # a free local teacher
+        (2.0, True, "not cheaper"),  # as expensive as the student
+        (40.0, False, "did not beat its majority-class baseline"),
+        (math.nan, True, "unknown"),
+    ],
+)
+def test_break_even_says_plainly_when_the_student_never_pays_off(
+    teacher_1m: float, beats: bool, reason: str
+) -> None:
+    never = break_even(
+        teacher_usd=0.07,
+        training_hours=0.5,
+        hourly_usd=0.10,
+        teacher_usd_per_1m=teacher_1m,
+        student_usd_per_1m=2.0,
+        beats_baseline=beats,
+    )
+    assert never.predictions is None
+    assert reason in never.reason
+
+
+def test_break_even_in_the_summary_report_and_mlflow() -> None:
+    cost = {
+        "stages": {
+            "prompt_optimization": {"usd": 0.04, "saved_usd": 0.0},
+            "annotation": {"usd": 0.02, "saved_usd": 0.01},  # cached answers first cost $0.01
+            "evaluation": {"usd": 0.5, "saved_usd": 0.0},  # not part of the distillation
+        },
+        "student_hourly_usd": 0.10,
+        "teacher_usd_per_1m_predictions": 40.0,
+        "student_usd_per_1m_predictions": 2.0,
+    }
+    block = break_even_summary(cost, 1800.0, {"beats_majority": True})
+    assert block["teacher_usd"] == pytest.approx(0.07)
+    # a rerun served from the cache: prompt optimization records no price for cached
+    # answers, so its tokens are priced; the distillation costs what it did the first time
+    rerun = {
+        **cost,
+        "teacher_price": {"input_per_1m": 0.15, "output_per_1m": 0.60},
+        "stages": {
+            "prompt_optimization": {"usd": 0.0, "prompt_tokens": 100_000, "completion_tokens": 0},
+            "annotation": {"usd": 0.0, "saved_usd": 0.03},
+        },
+    }
+    assert break_even_summary(rerun, 1800.0, {})["teacher_usd"] == pytest.approx(0.015 + 0.03)
+    assert block["training_usd"] == pytest.approx(0.05)
+    assert block["predictions"] == math.ceil(0.12 / 38e-6)
+    summary = {"break_even": block, "baselines": {"beats_majority": True}}
+    assert headline_metrics(summary)["break_even_predictions"] == block["predictions"]
+    line = break_even_line(summary)
+    assert line.startswith(f"**Break-even after {block['predictions']:,} predictions:**")
+    assert "30.0 min of training compute" in line
+
+    useless = break_even_summary(cost, 1800.0, {"beats_majority": False})
+    assert "break_even_predictions" not in headline_metrics({"break_even": useless})
+    assert break_even_line({"break_even": useless}).startswith("**No break-even:** the student")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from zeroshot_distill.reporting import (
     SIMULATED_BANNER,
@@ -54,6 +56,26 @@ def test_plots_render() -> None:
     # Both losses and the accuracy line are drawn (accuracy on a twin axis).
     curve = figures[1]
     assert len(curve.axes[0].lines) == 3 and len(curve.axes[1].lines) == 1
+
+
+def test_confusion_matrix_title_clears_the_colour_bar() -> None:
+    """The report's long title is drawn whole, above the colour bar, inside the figure."""
+    title = "Student on the test split (n=180, accuracy 78.3%)"
+    fig = plot_confusion_matrix(
+        [[80, 13, 0], [26, 61, 0]],
+        ["positive", "negative"],
+        ["positive", "negative", "(invalid)"],
+        title=title,
+    )
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # lays the figure out
+    renderer = canvas.get_renderer()
+    texts = [t for t in fig.findobj(Text) if t.get_text() == title]
+    assert len(texts) == 1
+    box = texts[0].get_window_extent(renderer)
+    colour_bar = fig.axes[1].get_window_extent(renderer)
+    assert box.y0 >= colour_bar.y1 or box.x1 <= colour_bar.x0, "title overlaps the colour bar"
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1, "title cut at the figure's edge"
 
 
 def _summary(simulated: bool) -> dict:

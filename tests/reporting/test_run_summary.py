@@ -40,6 +40,25 @@ def test_run_name_says_what_differs() -> None:
     assert run_name(["__default__"], PARAMS).startswith("distill · ")
 
 
+def test_run_name_lists_stages_in_pipeline_order() -> None:
+    forward = run_name(["subsampling", "training", "evaluation"], PARAMS)
+    assert forward.startswith("subsampling+training+evaluation · ")
+    for shuffled in (
+        ["evaluation", "training", "subsampling"],
+        ["training", "subsampling", "evaluation", "training"],
+    ):
+        assert run_name(shuffled, PARAMS) == forward
+
+
+def test_standard_distillation_is_not_named_by_an_explanation_rate() -> None:
+    standard = {**PARAMS, "subsampling": {**PARAMS["subsampling"], "mode": "standard_distill"}}
+    name = run_name(["distill"], standard)
+    assert "er " not in name
+    assert name.startswith("distill · standard_distill · tf 0.5 · ")
+    explicit = {**PARAMS, "subsampling": {**PARAMS["subsampling"], "mode": "step_by_step"}}
+    assert run_name(["distill"], explicit) == run_name(["distill"], PARAMS)
+
+
 def test_run_name_leaves_out_what_a_pipeline_does_not_use() -> None:
     # The sweep varies rate and fraction per variant; annotation trains no student.
     assert run_name(["experiments"], PARAMS) == "experiments · nli · gpt-4o-mini → t5-v1_1-base"

@@ -8,6 +8,7 @@ import mlflow
 import pandas as pd
 import pytest
 
+from zeroshot_distill.serving import latest_student_uri
 from zeroshot_distill.students import StudentBundle
 from zeroshot_distill.students.model import save_student
 from zeroshot_distill.students.pyfunc import log_student_model
@@ -34,13 +35,20 @@ def test_logged_student_loads_with_pyfunc_and_labels_rows(
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = mlflow.create_experiment("t", artifact_location=str(tmp_path / "artifacts"))
     with mlflow.start_run(experiment_id=experiment) as run:
-        log_student_model(directory, nli_spec.model_dump(), ROWS.head(1))
+        logged = log_student_model(directory, nli_spec.model_dump(), ROWS.head(1))
+    # What `make serve` serves without STUDENT=
+    assert latest_student_uri() == f"models:/{logged.model_id}"
 
     model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/student")
-    labels = model.predict(ROWS)
-    assert len(labels) == len(ROWS)
-    # A random student may name no label (None), but never anything outside the label set.
-    assert {label for label in labels if label is not None} <= set(nli_spec.labels)
+    answers = model.predict(ROWS)
+    assert list(answers.columns) == ["label", "confidence", "probabilities"]
+    assert len(answers) == len(ROWS)
+    # Label scoring: always a label of the set, with a probability per label.
+    assert set(answers["label"]) <= set(nli_spec.labels)
+    for row in answers.to_dict("records"):
+        assert set(row["probabilities"]) == set(nli_spec.labels)
+        assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert row["confidence"] == pytest.approx(row["probabilities"][row["label"]])
     assert [c.name for c in model.metadata.get_input_schema().inputs] == ["premise", "hypothesis"]
 
     with pytest.raises(Exception, match="hypothesis"):

@@ -3,6 +3,7 @@
 from zeroshot_distill.datasets.hf_task_dataset import HuggingFaceTaskDataset
 from zeroshot_distill.datasets.model_directory import ModelDirectoryDataset
 from zeroshot_distill.datasets.optional import OptionalJSONDataset, OptionalParquetDataset
+from zeroshot_distill.datasets.student_card import StudentCardDataset
 from zeroshot_distill.datasets.task_file import InputFileError, TaskFileDataset
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     "ModelDirectoryDataset",
     "OptionalJSONDataset",
     "OptionalParquetDataset",
+    "StudentCardDataset",
     "TaskFileDataset",
 ]

@@ -10,12 +10,15 @@ per run; loads the latest folder, or the one ``--load-versions`` names, with
       filepath: data/06_models/student_model
       versioned: true
 
-A version lives in ``data/06_models/student_model/<version>/student_model/``.
+A version lives in ``data/06_models/student_model/<version>/student_model/``, with a
+``README.md`` model card (what training knows; the evaluation completes it, see
+:class:`~zeroshot_distill.datasets.StudentCardDataset`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -25,6 +28,8 @@ from kedro.io.core import get_filepath_str, get_protocol_and_path
 
 if TYPE_CHECKING:
     from zeroshot_distill.students.model import StudentBundle
+
+logger = logging.getLogger(__name__)
 
 #: Same as ``zeroshot_distill.students.model.INFO_FILE`` (kept here so that importing the
 #: datasets package does not import torch and transformers).
@@ -85,6 +90,7 @@ class ModelDirectoryDataset(AbstractVersionedDataset["StudentBundle", "StudentBu
         except Exception:
             shutil.rmtree(path, ignore_errors=True)  # no half-written version
             raise
+        write_training_card(data.info, path)
 
     def _exists(self) -> bool:
         try:
@@ -116,3 +122,15 @@ class ModelDirectoryDataset(AbstractVersionedDataset["StudentBundle", "StudentBu
             "training_info": json.loads(info_file.read_text()) if info_file.exists() else None,
         }
         return JSONPreview(json.dumps(summary, default=str))
+
+
+def write_training_card(info: dict[str, Any], directory: Path) -> None:
+    """The model card from the training summary alone into ``directory/README.md``; a card
+    that cannot be written is logged, never fails the saved student."""
+    from zeroshot_distill.reporting.model_card import CARD_FILE, student_model_card
+
+    try:
+        text = student_model_card(info, directory=str(directory.resolve()))
+        (directory / CARD_FILE).write_text(text, encoding="utf-8")
+    except Exception as error:  # the student matters more than its card
+        logger.warning("could not write the model card of %s: %s", directory, error)

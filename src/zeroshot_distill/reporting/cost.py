@@ -163,3 +163,114 @@ def hours_per_million(examples_per_s: float) -> float:
     if not examples_per_s or examples_per_s <= 0 or math.isnan(examples_per_s):
         return math.nan
     return float(MILLION / examples_per_s / 3600.0)
+
+
+# Stages whose teacher spend made the student (the evaluation's teacher comparison did not).
+DISTILLATION_STAGES = ("prompt_optimization", "annotation")
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """After how many predictions the student has paid for its distillation.
+
+    The distillation cost (``investment_usd``) is the teacher spend of prompt optimization
+    and annotation (``teacher_usd``, cached answers at what they cost when first paid for,
+    see :func:`distillation_teacher_usd`)
+    plus the training compute (``training_usd``). Every prediction the student makes instead
+    of the teacher saves ``teacher_usd_per_prediction - student_usd_per_prediction``;
+    ``predictions`` is the first count at which the savings cover the investment, ``None``
+    with a ``reason`` when that never happens (the student is not cheaper, its cost is
+    unknown, or it did not beat its baseline and so replaces nothing).
+    """
+
+    teacher_usd: float
+    training_usd: float
+    teacher_usd_per_prediction: float
+    student_usd_per_prediction: float
+    predictions: int | None
+    reason: str | None = None
+
+    @property
+    def investment_usd(self) -> float:
+        """What the distillation cost: teacher spend plus training compute."""
+        return self.teacher_usd + self.training_usd
+
+    @property
+    def saving_per_prediction(self) -> float:
+        """USD saved per prediction made by the student instead of the teacher."""
+        return self.teacher_usd_per_prediction - self.student_usd_per_prediction
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON (with the derived figures)."""
+        return {
+            **asdict(self),
+            "investment_usd": self.investment_usd,
+            "saving_per_prediction": self.saving_per_prediction,
+        }
+
+
+def distillation_teacher_usd(
+    spend: Mapping[str, Mapping[str, Any]], price: Mapping[str, Any] | None = None
+) -> float:
+    """Teacher USD that made the training data (``DISTILLATION_STAGES``), including answers
+    the response cache served: per stage the larger of what was paid plus what cached
+    answers first cost (``usd + saved_usd``) and the stage's tokens at ``price``
+    (``{input_per_1m, output_per_1m}``), since prompt optimization records no price for
+    cached answers; a rerun therefore reports the same cost as the run that paid."""
+    total = 0.0
+    for stage in DISTILLATION_STAGES:
+        block = spend.get(stage) or {}
+        recorded = float(block.get("usd") or 0.0) + float(block.get("saved_usd") or 0.0)
+        priced = (
+            usd_per_million_calls(
+                float(block.get("prompt_tokens") or 0),
+                float(block.get("completion_tokens") or 0),
+                float(price.get("input_per_1m") or 0.0),
+                float(price.get("output_per_1m") or 0.0),
+            )
+            / MILLION
+            if price
+            else 0.0
+        )
+        total += max(recorded, priced)
+    return total
+
+
+def break_even(
+    *,
+    teacher_usd: float,
+    training_hours: float,
+    hourly_usd: float,
+    teacher_usd_per_1m: float,
+    student_usd_per_1m: float,
+    beats_baseline: bool | None = True,
+) -> BreakEven:
+    """The :class:`BreakEven` of a distillation (see there); ``training_hours`` of the
+    machine at ``hourly_usd`` (``evaluation.cost.student_hourly_usd``)."""
+    training = training_hours * hourly_usd if math.isfinite(training_hours) else 0.0
+    teacher_each = teacher_usd_per_1m / MILLION
+    student_each = student_usd_per_1m / MILLION
+    figures = {
+        "teacher_usd": float(teacher_usd),
+        "training_usd": float(training),
+        "teacher_usd_per_prediction": float(teacher_each),
+        "student_usd_per_prediction": float(student_each),
+    }
+    if beats_baseline is False:
+        reason = (
+            "the student did not beat its majority-class baseline, so it replaces no teacher "
+            "answer and never pays for itself"
+        )
+        return BreakEven(**figures, predictions=None, reason=reason)
+    if not (math.isfinite(teacher_each) and math.isfinite(student_each)):
+        reason = "the cost per prediction of the teacher or the student is unknown"
+        return BreakEven(**figures, predictions=None, reason=reason)
+    saving = teacher_each - student_each
+    if saving <= 0:
+        reason = (
+            "the student is not cheaper per prediction than the teacher, so it never pays "
+            "for itself"
+        )
+        return BreakEven(**figures, predictions=None, reason=reason)
+    investment = figures["teacher_usd"] + figures["training_usd"]
+    return BreakEven(**figures, predictions=max(1, math.ceil(investment / saving)))

@@ -15,19 +15,25 @@ from matplotlib.figure import Figure
 
 from zeroshot_distill.optimization.objectives import Objective
 from zeroshot_distill.reporting.cost import teacher_spend_by_stage
-from zeroshot_distill.reporting.markdown import markdown_to_html
+from zeroshot_distill.reporting.markdown import finite_or_none, markdown_to_html
 from zeroshot_distill.reporting.metrics import baselines
 from zeroshot_distill.reporting.opro import progression_figure
 from zeroshot_distill.reporting.plain import plain
 from zeroshot_distill.reporting.plots import (
     figure_png,
     plot_accuracy_comparison,
+    plot_break_even,
     plot_confusion_matrix,
     plot_training_curve,
 )
 from zeroshot_distill.reporting.report import render_markdown_report
 from zeroshot_distill.reporting.sections import ReportPlot
-from zeroshot_distill.reporting.summary import annotation_summary, cost_summary, prediction_metrics
+from zeroshot_distill.reporting.summary import (
+    annotation_summary,
+    break_even_summary,
+    cost_summary,
+    prediction_metrics,
+)
 from zeroshot_distill.tasks import TaskSpec
 from zeroshot_distill.tasks.values import is_blank
 from zeroshot_distill.teachers.simulated_notice import is_simulated, report_title
@@ -40,6 +46,7 @@ PLOT_FILES = {
     "confusion_matrix": "confusion_matrix.png",
     "training_curve": "training_curve.png",
     "opro_progression": "opro_progression.png",
+    "break_even": "break_even.png",
 }
 
 
@@ -165,6 +172,9 @@ def evaluation_summary(
         annotations=annotations,
         evaluation_calls=teacher_answers if len(teacher_answers) else None,
     )
+    base = baselines(predictions["gold_label"].tolist(), spec.label_set, student.get("accuracy"))
+    cost = _cost_block(spend, annotations, teacher_answers, speed, teacher, params)
+    model = dict(student_profile.get("model") or {})
     summary = {
         "run": {
             "task": spec.name,
@@ -183,15 +193,14 @@ def evaluation_summary(
             "training_set": training_sizes(student_profile.get("model") or {}),
         },
         "student": student,
-        "baselines": baselines(
-            predictions["gold_label"].tolist(), spec.label_set, student.get("accuracy")
-        ),
-        "student_model": dict(student_profile.get("model") or {}),
+        "baselines": base,
+        "student_model": model,
         "teacher": parts["teacher"],
         "student_on_teacher_rows": parts["student_on_teacher_rows"],
         "agreement": parts["agreement"],
         "annotation": annotation_summary(annotations, examples),
-        "cost": _cost_block(spend, annotations, teacher_answers, speed, teacher, params),
+        "cost": cost,
+        "break_even": break_even_summary(cost, model.get("wall_time_s"), base),
         "prompt": prompt_block(annotation_prompt, best_prompt),
     }
     return plain(summary)
@@ -278,16 +287,35 @@ def _accuracy_figure(metrics: Mapping[str, Any]) -> Figure:
     )
 
 
+def _break_even_figure(metrics: Mapping[str, Any]) -> Figure | None:
+    """Cumulative cost of teacher and student (``None`` for a student that did not beat
+    its baseline, or whose cost per prediction is unknown: nothing to plot)."""
+    block = metrics.get("break_even") or {}
+    beats = (metrics.get("baselines") or {}).get("beats_majority")
+    teacher = finite_or_none(block.get("teacher_usd_per_prediction"))
+    student = finite_or_none(block.get("student_usd_per_prediction"))
+    if beats is False or teacher is None or student is None:
+        return None
+    return plot_break_even(
+        teacher,
+        student,
+        float(block.get("investment_usd") or 0.0),
+        block.get("predictions"),
+        simulated=bool((metrics.get("run") or {}).get("teacher_simulated")),
+    )
+
+
 def evaluation_figures(
     metrics: Mapping[str, Any],
     training_history: pd.DataFrame,
     opro_history: pd.DataFrame | None,
     best_prompt: Mapping[str, Any] | None,
     annotation_prompt: Mapping[str, Any],
-) -> tuple[Figure, Figure, Figure, dict[str, bytes]]:
-    """The confusion matrix, training curve and accuracy comparison figures, plus every
-    figure the report shows as PNG bytes (those three and the OPRO progression when the
-    search made the annotation's template), keyed by the file name the report links to."""
+) -> tuple[Figure, Figure, Figure, Figure, dict[str, bytes]]:
+    """The confusion matrix, training curve, accuracy comparison and break-even figures,
+    plus every figure the report shows as PNG bytes (those, the break-even only when there
+    is a cost to plot, and the OPRO progression when the search made the annotation's
+    template), keyed by the file name the report links to."""
     confusion_fig = _confusion_figure(metrics)
     best_step = (metrics.get("student_model") or {}).get("best_step")
     curve_fig = plot_training_curve(
@@ -301,10 +329,15 @@ def evaluation_figures(
         PLOT_FILES["confusion_matrix"]: figure_png(confusion_fig),
         PLOT_FILES["training_curve"]: figure_png(curve_fig),
     }
+    break_even_fig = _break_even_figure(metrics)
+    if break_even_fig is not None:
+        images[PLOT_FILES["break_even"]] = figure_png(break_even_fig)
+    else:
+        break_even_fig = _note_figure("no break-even plot: the student replaces no teacher")
     opro_history, best_prompt = current_search(annotation_prompt, opro_history, best_prompt)
     if opro_history is not None and best_prompt is not None and best_prompt.get("objective"):
         images[PLOT_FILES["opro_progression"]] = _opro_png(opro_history, best_prompt["objective"])
-    return confusion_fig, curve_fig, accuracy_fig, images
+    return confusion_fig, curve_fig, accuracy_fig, break_even_fig, images
 
 
 # -------------------------------------------------------------------------------- the report
@@ -328,6 +361,14 @@ def _report_plots(plot_images: Mapping[str, bytes]) -> list[ReportPlot]:
             "Training curve",
             "Label and rationale losses per logging step, validation accuracy per evaluation "
             "(model selection uses validation, never test).",
+        ),
+        ReportPlot(
+            PLOT_FILES["break_even"],
+            "Break-even: cumulative cost of teacher and student",
+            "The teacher pays per prediction; the student starts at what the distillation "
+            "cost (teacher spend of prompt optimization and annotation + training compute) "
+            "and then pays its compute per prediction. Where the lines cross it has paid for "
+            "itself.",
         ),
         ReportPlot(
             PLOT_FILES["opro_progression"],

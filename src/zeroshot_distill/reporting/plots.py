@@ -1,4 +1,5 @@
-"""Figures for reports: confusion matrix, training curve, bar comparisons, metric-vs-x lines.
+"""Figures for reports: confusion matrix, training curve, bar comparisons, metric-vs-x lines,
+the break-even of a distillation.
 
 Every function returns a :class:`matplotlib.figure.Figure` built without ``pyplot`` (no global
 figure registry, no GUI backend), ready for ``matplotlib.MatplotlibDataset`` or
@@ -46,7 +47,9 @@ def plot_confusion_matrix(
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     size = 1.2 + 0.9 * max(len(column_labels), 2)
-    fig = Figure(figsize=(size + 1.2, size), dpi=_DPI)
+    # Constrained layout and a figure-wide title: an axes title is centred over the matrix
+    # alone, and a long one ran into the colour bar.
+    fig = Figure(figsize=(size + 1.2, size), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
     for i in range(counts.shape[0]):
@@ -64,9 +67,8 @@ def plot_confusion_matrix(
     ax.set_yticks(range(len(row_labels)), labels=list(row_labels))
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
-    ax.set_title(title, fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of gold row")
-    fig.tight_layout()
     return fig
 
 
@@ -168,6 +170,60 @@ def plot_accuracy_comparison(
     ax.set_ylabel(ylabel)
     ax.set_title(title + _suffix(simulated), fontsize=10)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_break_even(
+    teacher_usd_per_prediction: float,
+    student_usd_per_prediction: float,
+    investment_usd: float,
+    break_even: int | None,
+    *,
+    title: str = "Cumulative cost: teacher vs distilled student",
+    simulated: bool = False,
+) -> Figure:
+    """Cumulative USD against the number of predictions: the teacher answering every one,
+    and the student starting at its distillation cost (``investment_usd``). The lines cross
+    at ``break_even`` (marked); without one the axis runs to 1M predictions."""
+    fig = Figure(figsize=(7, 4.2), dpi=_DPI)
+    ax = fig.add_subplot()
+    end = 2.5 * break_even if break_even else 1_000_000
+    counts = np.linspace(0, end, 200)
+    ax.plot(counts, teacher_usd_per_prediction * counts, label="teacher: every prediction paid")
+    ax.plot(
+        counts,
+        investment_usd + student_usd_per_prediction * counts,
+        label=f"student: distillation ${investment_usd:,.4g} + compute per prediction",
+    )
+    if break_even:
+        cost = teacher_usd_per_prediction * break_even
+        ax.plot([break_even], [cost], "o", color="black")
+        ax.annotate(
+            f"break-even: {break_even:,} predictions",
+            (break_even, cost),
+            textcoords="offset points",
+            xytext=(8, -14),
+            fontsize=9,
+        )
+    else:
+        ax.text(
+            0.98,
+            0.04,
+            "no break-even: the student never pays for itself",
+            transform=ax.transAxes,
+            ha="right",
+            fontsize=9,
+        )
+    ax.set_xlabel("predictions")
+    ax.set_ylabel("cumulative cost (USD)")
+    ax.ticklabel_format(axis="x", style="plain")
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.0f}")
+    ax.set_xlim(0, end)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(title + _suffix(simulated), fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -1,11 +1,11 @@
 """The distillation report: Markdown from an evaluation summary.
 
-The report leads with the answer (student vs teacher accuracy, cost per 1M predictions,
-speed), then the details (:mod:`~zeroshot_distill.reporting.sections`). Plots are referenced
-by file name in the Markdown (they sit next to it in the MLflow run's artifact folder) and
-embedded as ``data:`` URIs in the HTML copy (:func:`~zeroshot_distill.reporting.markdown.
-markdown_to_html`), which therefore opens anywhere on its own: from a versioned folder, the
-MLflow UI, an e-mail.
+The report leads with the answer (student vs teacher accuracy, the break-even count, cost
+per 1M predictions, speed), then the details (:mod:`~zeroshot_distill.reporting.sections`).
+Plots are referenced by file name in the Markdown (they sit next to it in the MLflow run's
+artifact folder) and embedded as ``data:`` URIs in the HTML copy
+(:func:`~zeroshot_distill.reporting.markdown.markdown_to_html`), which therefore opens
+anywhere on its own: from a versioned folder, the MLflow UI, an e-mail.
 """
 
 from __future__ import annotations
@@ -75,6 +75,38 @@ def verdict(summary: Mapping[str, Any]) -> str:
         f"{accuracy} test accuracy vs the {baselines}. It has not learned the task from this "
         "training data; no cost comparison is given for a student that is not useful."
     )
+
+
+def break_even_line(summary: Mapping[str, Any]) -> str | None:
+    """One line for the report's first screen: after how many predictions the student has
+    paid for its distillation, or plainly why it never does (``None`` without the figures)."""
+    block = summary.get("break_even")
+    if not block:
+        return None
+    teacher_1m = _per_million(block.get("teacher_usd_per_prediction"))
+    student_1m = _per_million(block.get("student_usd_per_prediction"))
+    if block.get("predictions") is None:
+        return (
+            f"**No break-even:** {block.get('reason') or 'the student never pays for itself'} "
+            f"(teacher {fmt_usd(teacher_1m)} vs student {fmt_usd(student_1m)} per 1M "
+            "predictions)."
+        )
+    minutes = finite_or_none(block.get("training_wall_s"))
+    training = f"{minutes / 60:.1f} min of " if minutes is not None else ""
+    return (
+        f"**Break-even after {fmt_num(block['predictions'])} predictions:** the distillation "
+        f"cost {fmt_usd(block.get('investment_usd'))} (teacher "
+        f"{fmt_usd(block.get('teacher_usd'))} for prompt optimization and annotation + "
+        f"{fmt_usd(block.get('training_usd'))} for {training}training compute), and every "
+        f"prediction the student makes instead of the teacher saves "
+        f"{fmt_usd(_per_million(block.get('saving_per_prediction')))} per 1M (teacher "
+        f"{fmt_usd(teacher_1m)} vs student {fmt_usd(student_1m)})."
+    )
+
+
+def _per_million(value: Any) -> float | None:
+    number = finite_or_none(value)
+    return None if number is None else number * 1_000_000
 
 
 def _accuracy_bullets(summary: Mapping[str, Any]) -> list[str]:
@@ -348,7 +380,24 @@ def _cost_speed(summary: Mapping[str, Any]) -> list[str]:
         "deployment would send) at the price table's rate; it ignores caching, batch "
         "discounts and retries.",
         "",
+        *_break_even_paragraph(summary),
         _speed_table(speed),
+        "",
+    ]
+
+
+def _break_even_paragraph(summary: Mapping[str, Any]) -> list[str]:
+    """The break-even line again with how it is computed (nothing without the figures)."""
+    line = break_even_line(summary)
+    if not line:
+        return []
+    return [
+        line,
+        "",
+        "Break-even = (teacher spend of prompt optimization and annotation, cached answers at "
+        "what they first cost + training wall time × `evaluation.cost.student_hourly_usd`) / "
+        "(teacher − student cost per prediction); the evaluation's teacher comparison is not "
+        "counted.",
         "",
     ]
 
@@ -390,6 +439,9 @@ def render_markdown_report(
     if html_name:
         intro += f" A self-contained copy with the plots embedded: `{html_name}`."
     lines = [title, "", verdict(summary), ""]
+    paid_off = break_even_line(summary)
+    if paid_off:
+        lines += [paid_off, ""]
     if simulated:
         lines += [f"> {SIMULATED_BANNER}", ""]
     lines += [intro, "", "## The answer", "", *_headline(summary), ""]

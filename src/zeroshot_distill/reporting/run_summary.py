@@ -14,6 +14,20 @@ import pandas as pd
 
 from zeroshot_distill.reporting.markdown import fmt_pct, fmt_usd
 
+# The project's pipelines in the order they run (the distill chain first): a run's name and
+# its `pipeline` tag list the stages in this order, whatever order `--pipelines` gave.
+PIPELINE_ORDER = (
+    "data_processing",
+    "prompt_optimization",
+    "annotation",
+    "subsampling",
+    "training",
+    "evaluation",
+    "predict",
+    "experiments",
+    "active_distill",
+    "compare_students",
+)
 # Pipelines whose run trains one student from params:subsampling (rate and fraction apply).
 _SINGLE_STUDENT = {"distill", "__default__", "subsampling", "training"}
 # Pipelines whose results hang on the teacher (they ask it, or train on its fresh
@@ -32,6 +46,14 @@ _USES_TEACHER = {
 def run_trains_one_student(pipeline_names: Sequence[str]) -> bool:
     """Whether the run trains one student from ``params:subsampling``."""
     return any(name in _SINGLE_STUDENT for name in pipeline_names)
+
+
+def canonical_pipelines(pipeline_names: Sequence[str]) -> list[str]:
+    """The pipeline names in :data:`PIPELINE_ORDER` (unknown names last, alphabetically),
+    without duplicates: the same ``--pipelines`` always gives the same run name."""
+    known = {name: i for i, name in enumerate(PIPELINE_ORDER)}
+    unique = dict.fromkeys(n for n in pipeline_names if n)
+    return sorted(unique, key=lambda n: (known.get(n, len(known)), n))
 
 
 def _get(params: Mapping[str, Any], dotted: str) -> Any:
@@ -77,14 +99,21 @@ def run_name(pipeline_names: Sequence[str], params: Mapping[str, Any]) -> str:
     """A name that tells runs apart in MLflow's list: what differs between them, in the
     order of how often it does (the list's column cuts long names short).
 
-    ``distill · er 0.3 · tf 1 · nli · gpt-4o-mini → t5-v1_1-base``; pipelines that do not
-    train from ``params:subsampling`` leave out the rate and fraction, those whose results do
-    not hang on the teacher leave out the teacher.
+    ``distill · er 0.3 · tf 1 · nli · gpt-4o-mini → t5-v1_1-base``; stages in pipeline order
+    (:func:`canonical_pipelines`); pipelines that do not train from ``params:subsampling``
+    leave out the rate and fraction, a mode other than ``step_by_step`` is named instead of
+    the rate (no row keeps a rationale), those whose results do not hang on the teacher
+    leave out the teacher.
     """
-    names = [n for n in pipeline_names if n] or ["__default__"]
+    names = canonical_pipelines(pipeline_names) or ["__default__"]
     parts = ["+".join("distill" if n == "__default__" else n for n in names)]
     if run_trains_one_student(names):
         rate = _number(_get(params, "subsampling.explanation_rate"))
+        mode = _get(params, "subsampling.mode")
+        if mode and mode != "step_by_step":
+            # Standard fine-tuning / distillation keep no rationale: no rate to name.
+            parts.append(str(mode))
+            rate = None
         fraction = _number(_get(params, "subsampling.train_fraction"))
         if rate is not None:
             parts.append(f"er {rate:g}")
@@ -124,8 +153,9 @@ def headline_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
 
     ``student_accuracy``, ``teacher_accuracy``, ``baseline_accuracy`` (majority class of the
     test split, from the evaluation's ``baselines``), ``teacher_usd`` (the run's teacher
-    spend), ``explanation_rate`` (share of training rows that kept a rationale). Missing
-    figures are left out.
+    spend), ``explanation_rate`` (share of training rows that kept a rationale),
+    ``break_even_predictions`` (after how many predictions the student has paid for its
+    distillation; absent when it never does). Missing figures are left out.
     """
     student = metrics.get("student") or {}
     trained = metrics.get("student_model") or {}
@@ -139,6 +169,7 @@ def headline_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
         "explanation_rate": (
             with_rationale / n_train if n_train and with_rationale is not None else None
         ),
+        "break_even_predictions": _number((metrics.get("break_even") or {}).get("predictions")),
     }
     return {name: value for name, value in candidates.items() if value is not None}
 
@@ -174,6 +205,14 @@ def evaluation_summary_lines(metrics: Mapping[str, Any]) -> list[str]:
             f"explanation rate   {fmt_pct(figures['explanation_rate'])} of training rows "
             "kept a rationale"
         )
+    paid_off = metrics.get("break_even") or {}
+    if "break_even_predictions" in figures:
+        lines.append(
+            f"break-even         after {figures['break_even_predictions']:,.0f} predictions "
+            f"(distillation {fmt_usd(paid_off.get('investment_usd'))})"
+        )
+    elif paid_off:
+        lines.append(f"break-even         never: {paid_off.get('reason')}")
     return lines
 
 

@@ -10,6 +10,7 @@ Schema (every block may be ``None`` when its stage did not run)::
     agreement  Agreement of student and teacher labels on those rows
     annotation teacher label quality on the annotated rows that have a gold label
     cost       teacher spend per stage, projections per 1M predictions
+    break_even after how many predictions the student has paid for its distillation
     prompt     the zero-shot template used (best_prompt) and its OPRO scores
 """
 
@@ -23,6 +24,8 @@ import pandas as pd
 
 from zeroshot_distill.reporting.cost import (
     StageSpend,
+    break_even,
+    distillation_teacher_usd,
     hours_per_million,
     mean_tokens_per_call,
     student_usd_per_million,
@@ -196,6 +199,32 @@ def cost_summary(
     }
 
 
+def _or_nan(value: Any) -> float:
+    number = finite_or_none(value)
+    return math.nan if number is None else number
+
+
+def break_even_summary(
+    cost: Mapping[str, Any],
+    training_wall_s: Any,
+    baselines: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The :class:`~zeroshot_distill.reporting.cost.BreakEven` of a run from its cost block,
+    the student's training wall time (seconds, priced at the cost block's hourly rate) and
+    its baselines (a student that did not beat the majority class never pays off)."""
+    seconds = finite_or_none(training_wall_s)
+    beats = (baselines or {}).get("beats_majority")
+    result = break_even(
+        teacher_usd=distillation_teacher_usd(cost.get("stages") or {}, cost.get("teacher_price")),
+        training_hours=math.nan if seconds is None else seconds / 3600.0,
+        hourly_usd=float(cost.get("student_hourly_usd") or 0.0),
+        teacher_usd_per_1m=_or_nan(cost.get("teacher_usd_per_1m_predictions")),
+        student_usd_per_1m=_or_nan(cost.get("student_usd_per_1m_predictions")),
+        beats_baseline=None if beats is None else bool(beats),
+    )
+    return {**result.as_dict(), "training_wall_s": seconds}
+
+
 def _value(block: Mapping[str, Any] | None, key: str) -> float | None:
     return finite_or_none(block.get(key)) if block else None
 
@@ -210,8 +239,9 @@ def headline_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
     ``annotation_accuracy``, ``teacher_usd_<stage>``, ``teacher_usd_total``,
     ``teacher_usd_per_1m``, ``reference_usd_per_1m``, ``student_usd_per_1m``,
     ``n_test``, ``n_teacher_compared``, ``student_parameters``,
-    ``student_trainable_parameters``, ``student_peak_memory_mb`` (training). Missing or NaN
-    figures are left out.
+    ``student_trainable_parameters``, ``student_peak_memory_mb`` (training),
+    ``break_even_predictions`` (absent when the student never pays off),
+    ``distillation_usd``, ``distillation_training_usd``. Missing or NaN figures are left out.
     """
     student = summary.get("student") or {}
     speed = student.get("speed") or {}
@@ -242,6 +272,9 @@ def headline_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
             summary.get("student_model"), "trainable_parameters"
         ),
         "student_peak_memory_mb": _value(summary.get("student_model"), "peak_memory_mb"),
+        "break_even_predictions": _value(summary.get("break_even"), "predictions"),
+        "distillation_usd": _value(summary.get("break_even"), "investment_usd"),
+        "distillation_training_usd": _value(summary.get("break_even"), "training_usd"),
     }
     for stage, spend in (cost.get("stages") or {}).items():
         candidates[f"teacher_usd_{stage}"] = _value(spend, "usd")

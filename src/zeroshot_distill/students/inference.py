@@ -85,6 +85,23 @@ class LabelReadout:
             return [None] * len(self.labels)
         return [float(p.max()) for p in self.probabilities]
 
+    def records(self, label_set: Sequence[str] | None) -> list[dict[str, Any]]:
+        """One JSON-ready answer per row: ``label``, and with scores ``confidence`` (the
+        chosen label's probability) and ``probabilities`` (``{label: probability}`` over
+        ``label_set``); what a served student answers."""
+        if self.probabilities is None or not label_set:
+            return [{"label": label} for label in self.labels]
+        return [
+            {
+                "label": label,
+                "confidence": float(row.max()),
+                "probabilities": {
+                    str(name): float(p) for name, p in zip(label_set, row, strict=True)
+                },
+            }
+            for label, row in zip(self.labels, self.probabilities, strict=True)
+        ]
+
 
 def read_labels(
     model: PreTrainedModel,

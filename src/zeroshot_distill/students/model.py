@@ -71,6 +71,8 @@ class StudentBundle:
     info: dict[str, Any] = field(default_factory=dict)
     #: Classifier students only: the decoder that writes rationales (``None``: labels only).
     rationale_decoder: PreTrainedModel | None = None
+    #: The folder it was loaded from (``load_saved_student``); ``None`` for a fresh model.
+    directory: str | None = None
 
     @property
     def family(self) -> str:
@@ -323,7 +325,9 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
     if (path / "adapter_config.json").exists():  # base model + LoRA adapters
         from zeroshot_distill.students.adapters import load_adapter_student
 
-        return load_adapter_student(path)
+        bundle = load_adapter_student(path)
+        bundle.directory = str(path.resolve())
+        return bundle
     checkpoint = _from_pretrained(AutoConfig, str(path), "model")
     architectures = getattr(checkpoint, "architectures", None) or []
     decoder = None
@@ -340,7 +344,13 @@ def load_saved_student(directory: str | os.PathLike[str]) -> StudentBundle:
     tokenizer = load_tokenizer(str(path))
     info_path = path / INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    return StudentBundle(model=model, tokenizer=tokenizer, info=info, rationale_decoder=decoder)
+    return StudentBundle(
+        model=model,
+        tokenizer=tokenizer,
+        info=info,
+        rationale_decoder=decoder,
+        directory=str(path.resolve()),
+    )
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:

@@ -16,8 +16,12 @@ BACKENDS = ("openai", "openai_batch", "transformers", "simulated")
 Backend = Literal["openai", "openai_batch", "transformers", "simulated"]
 CacheMode = Literal["read_write", "read_only", "off"]
 DEFAULT_CACHE_PATH = "data/03_primary/teacher_cache.sqlite"
-# A price-table key that applies to every model without its own entry.
-ANY_MODEL = "*"
+# A price-table key that applies to every model without its own entry. A plain word: the
+# price table is logged to MLflow as parameters (`teacher.prices.any_model.input_per_1m`),
+# and MLflow refuses `*` in a parameter name (kedro-mlflow renames it with a warning).
+ANY_MODEL = "any_model"
+# The earlier spelling, still read.
+ANY_MODEL_LEGACY = "*"
 
 
 class TeacherConfigError(ValueError):
@@ -178,8 +182,9 @@ class TeacherConfig(_Strict):
         """The model's price; local backends cost nothing unless the table says otherwise."""
         if self.model in self.prices:
             return self.prices[self.model]
-        if ANY_MODEL in self.prices:  # e.g. a local server's preset: every model is free
-            return self.prices[ANY_MODEL]
+        for wildcard in (ANY_MODEL, ANY_MODEL_LEGACY):
+            if wildcard in self.prices:  # e.g. a local server's preset: every model is free
+                return self.prices[wildcard]
         if self.paid:
             known = ", ".join(sorted(self.prices)) or "(empty)"
             raise TeacherConfigError(

@@ -151,12 +151,16 @@ def test_evaluation_end_to_end_with_simulated_teacher(student, teacher_params) -
     for name in ("student_accuracy", "teacher_accuracy", "teacher_usd_total", "student_usd_per_1m"):
         assert set(mlflow_metrics[name]) == {"value", "step"}
 
+    # The tiny student does not beat its baseline: no break-even, and the report says so.
+    assert metrics["baselines"]["beats_majority"] is False
+    assert metrics["break_even"]["predictions"] is None
     *figures, images = nodes.plot_evaluation(metrics, HISTORY, None, None, prompt)
     assert all(isinstance(f, Figure) for f in figures)
     assert set(images) == {"accuracy_comparison.png", "confusion_matrix.png", "training_curve.png"}
 
     markdown, html = nodes.render_report(metrics, images, rationales)
     assert "(SIMULATED TEACHER)" in markdown.splitlines()[0]
+    assert markdown.splitlines()[4].startswith("**No break-even:** the student did not beat")
     assert SIMULATED_BANNER in markdown
     assert "![Confusion matrix (student)](confusion_matrix.png)" in markdown
     assert html.count('src="data:image/png;base64,') == 3

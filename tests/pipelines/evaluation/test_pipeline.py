@@ -30,6 +30,7 @@ REPORT_ARTIFACTS = {
     "confusion_matrix_plot",
     "training_curve_plot",
     "accuracy_comparison_plot",
+    "break_even_plot",
 }
 
 
@@ -62,6 +63,9 @@ def test_catalog_entries(project_root: Path) -> None:
     for name, entry in config.items():
         if name == "evaluation_metrics":
             assert entry["prefix"] == "evaluation"
+            continue
+        if name == "student_model_card":  # written into the evaluated student's own version
+            assert entry["type"] == "zeroshot_distill.datasets.StudentCardDataset"
             continue
         assert entry["versioned"] is True, name
         assert entry["metadata"]["kedro-viz"]["layer"] in {"model_output", "reporting"}
@@ -110,7 +114,7 @@ def test_pipeline_runs_through_the_catalog(project_root, tmp_path, student, teac
     html = tmp_path / f"data/08_reporting/report.html/{folder}/report.html"
     assert "SIMULATED TEACHER" in report.read_text()
     assert html.read_text().count("data:image/png;base64,") == 3
-    for plot in ("confusion_matrix", "training_curve", "accuracy_comparison"):
+    for plot in ("confusion_matrix", "training_curve", "accuracy_comparison", "break_even"):
         png = tmp_path / f"data/08_reporting/{plot}.png/{folder}/{plot}.png"
         assert png.read_bytes().startswith(b"\x89PNG")
     predictions = pd.read_parquet(

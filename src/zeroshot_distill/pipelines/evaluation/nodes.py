@@ -25,6 +25,7 @@ from zeroshot_distill.reporting.evaluation import (
     evaluation_report,
     evaluation_summary,
 )
+from zeroshot_distill.reporting.model_card import StudentCard, student_model_card
 from zeroshot_distill.reporting.student_footprint import student_footprint
 from zeroshot_distill.students import (
     LabelReadout,
@@ -178,6 +179,8 @@ def describe_student(student: StudentBundle) -> dict[str, Any]:
         "layers (encoder/decoder)": _layer_counts(config),
         "tokenizer": type(student.tokenizer).__name__,
     }
+    if student.directory:  # where its model card goes
+        described["directory"] = student.directory
     described.update(student_footprint(student.info, student.num_parameters))
     for key in _STUDENT_INFO_KEYS:
         if student.info.get(key) is not None:
@@ -366,10 +369,10 @@ def plot_evaluation(
     opro_history: pd.DataFrame | None,
     best_prompt: Mapping[str, Any] | None,
     annotation_prompt: Mapping[str, Any],
-) -> tuple[Figure, Figure, Figure, dict[str, bytes]]:
-    """The confusion matrix, training curve and accuracy comparison figures, plus every
-    figure the report shows as PNG bytes (those three and the OPRO progression when the
-    search ran), keyed by the file name the report links to."""
+) -> tuple[Figure, Figure, Figure, Figure, dict[str, bytes]]:
+    """The confusion matrix, training curve, accuracy comparison and break-even figures,
+    plus every figure the report shows as PNG bytes (those and the OPRO progression when
+    the search ran), keyed by the file name the report links to."""
     return evaluation_figures(
         metrics, training_history, opro_history, best_prompt, annotation_prompt
     )
@@ -383,3 +386,23 @@ def render_report(
     """The report as Markdown (plots linked by file name, resolved in the MLflow run's
     ``report/`` folder) and as self-contained HTML (plots embedded as ``data:`` URIs)."""
     return evaluation_report(metrics, plot_images, rationales)
+
+
+def complete_model_card(
+    metrics: Mapping[str, Any], task: Mapping[str, Any], params: Mapping[str, Any]
+) -> StudentCard:
+    """The evaluated student's model card, completed with the evaluation (teacher, labels,
+    accuracy vs teacher and baselines, break-even), for the student's own folder (recorded
+    in ``metrics.student_model.directory`` when it was loaded), and the
+    ``evaluation.model_card.push_to_hub`` settings (off by default)."""
+    settings = dict(params.get("model_card") or {})
+    student = dict(metrics.get("student_model") or {})
+    directory = student.get("directory")
+    text = student_model_card(
+        student,
+        evaluation=metrics,
+        task=task,
+        directory=directory,
+        license=settings.get("license"),
+    )
+    return StudentCard(directory, text, dict(settings.get("push_to_hub") or {}))

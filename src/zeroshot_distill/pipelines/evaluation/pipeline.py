@@ -5,6 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from zeroshot_distill.pipelines.evaluation.nodes import (
     ask_teacher_on_test,
     combine_predictions,
+    complete_model_card,
     compute_metrics,
     explain_examples,
     metrics_for_mlflow,
@@ -102,9 +103,16 @@ def _report_nodes() -> list[Node]:
                 "confusion_matrix_plot",
                 "training_curve_plot",
                 "accuracy_comparison_plot",
+                "break_even_plot",
                 "evaluation_plot_images",
             ],
             name="plot_evaluation",
+        ),
+        Node(
+            complete_model_card,
+            inputs=["metrics", "params:task", "params:evaluation"],
+            outputs="student_model_card",
+            name="complete_model_card",
         ),
         Node(
             render_report,
