@@ -314,7 +314,12 @@ def _cue_training_set(spec: TaskSpec) -> pd.DataFrame:
 
 
 TRAIN_PARAMS = {
-    "student": {"architecture": {**TINY_ENCODER, "hidden_size": 64, "intermediate_size": 128}},
+    # family: encoder (an encoder under a decoder that writes the label); `auto` makes a
+    # bare encoder a classifier student on a task with labels (tests/students/test_classifier.py)
+    "student": {
+        "architecture": {**TINY_ENCODER, "hidden_size": 64, "intermediate_size": 128},
+        "family": "encoder",
+    },
     "alpha": 0.5,
     "learning_rate": 3e-3,
     "batch_size": 6,
@@ -483,7 +488,11 @@ def test_a_student_from_a_local_encoder_directory_trains_and_scores(local_encode
     assert tokenizer.tokenize("Highly recommended.") == ["highly", "recommended", "."]
     params = {
         **TRAIN_PARAMS,
-        "student": {"name_or_path": str(local_encoder_dir), "decoder": {"num_hidden_layers": 1}},
+        "student": {
+            "name_or_path": str(local_encoder_dir),
+            "decoder": {"num_hidden_layers": 1},
+            "family": "encoder",
+        },
         "max_steps": 20,
         "eval_steps": 10,
         "max_input_length": 128,
@@ -491,7 +500,7 @@ def test_a_student_from_a_local_encoder_directory_trains_and_scores(local_encode
     training_set = _sentiment_rows()
     student, history, _ = train_student_model(training_set, params, SENTIMENT_TASK, seed=0)
     model, tok = student.model, student.tokenizer
-    assert isinstance(model, EncoderDecoderModel)  # family auto-detected: a bare encoder
+    assert isinstance(model, EncoderDecoderModel)
     assert type(tok).__name__.startswith("BertTokenizer")  # the checkpoint's own
     assert student.info["encoder"] == str(local_encoder_dir)
     assert student.info["encoder_model_type"] == "bert"

@@ -30,7 +30,11 @@ from zeroshot_distill.reporting.markdown import (
 )
 
 CARD_FILE = "README.md"
-_PIPELINE_TAGS = {"seq2seq": "text2text-generation", "causal_lm": "text-generation"}
+_PIPELINE_TAGS = {
+    "seq2seq": "text2text-generation",
+    "causal_lm": "text-generation",
+    "classifier": "text-classification",
+}
 _SIMULATED = "simulated teacher — a test double"
 
 
