@@ -4,6 +4,8 @@ scored and explained like any student."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -231,7 +233,8 @@ def test_auto_settings_follow_the_student(classifier_student, tmp_path):
     student = load_student(config.student, seed=0, labels=LABELS)
     pretrained = resolve_training_config(config, student)
     assert pretrained.learning_rate == 5e-5 and pretrained.new_learning_rate == 1e-3
-    assert (pretrained.num_epochs, pretrained.num_threads) == (3, None)
+    assert pretrained.num_epochs == 3
+    assert 1 <= pretrained.num_threads <= (os.cpu_count() or 1)  # the cores left free
     new = set(student.info["new_parameters"])
     # the head, and the pooler a masked-LM checkpoint does not have
     assert new == {
@@ -289,3 +292,15 @@ def test_lora_on_a_classifier_is_refused(nli_spec):
             {"student": {"architecture": TINY_ENCODER}, "peft": {"method": "lora"}},
             nli_spec,
         )
+
+
+def test_a_pretrained_student_takes_the_cores_other_processes_leave(monkeypatch):
+    from zeroshot_distill.students import defaults
+
+    monkeypatch.setattr(defaults.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(defaults.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # just us
+    assert defaults.free_cores() == 4
+    monkeypatch.setattr(defaults.os, "getloadavg", lambda: (3.2, 1.0, 1.0))  # 2 others busy
+    assert defaults.free_cores() == 2
+    monkeypatch.setattr(defaults.os, "getloadavg", lambda: (9.0, 9.0, 9.0))  # overloaded
+    assert defaults.free_cores() == 1

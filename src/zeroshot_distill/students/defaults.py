@@ -12,6 +12,7 @@ that learn real tasks").
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,23 @@ NEW_PARAMETERS_LEARNING_RATE = 1e-3
 PRETRAINED_EPOCHS = {"classifier": 3, "encoder": 3, "seq2seq": 3, "causal_lm": 1}
 
 
+def free_cores() -> int:
+    """CPU threads for a pretrained student: the cores other processes leave free.
+
+    torch's default (one thread per core) is right on a quiet machine and ruinous on a busy
+    one: OpenMP threads wait for each other whenever one is descheduled. SmolLM2-135M with
+    LoRA on 2 cores at a load average of 7 trained at 0.18 samples/s with 2 threads and 0.50
+    with 1 (benchmarks/pretrained_training_speed.py). The 1-minute load average, less this
+    process's own share (about 1 while it loads the model), tells how many cores are taken.
+    """
+    cores = os.cpu_count() or 1
+    try:
+        others = os.getloadavg()[0] - 1.0
+    except OSError:  # no load average on this platform
+        return cores
+    return max(1, min(cores, cores - round(max(0.0, others))))
+
+
 @dataclass(frozen=True)
 class ResolvedSettings:
     """The ``auto`` settings with their values, and why (for the log and the run record)."""
@@ -71,7 +89,7 @@ def resolve_auto_settings(
         defaults: dict[str, Any] = {
             "learning_rate": learning_rate,
             "num_epochs": PRETRAINED_EPOCHS.get(family, 3),
-            "num_threads": None,  # torch's default: every core
+            "num_threads": free_cores(),
             "precision": "auto",  # bf16 where the hardware has it
         }
         reason = f"pretrained {family} checkpoint" + (" with LoRA adapters" if adapters else "")
