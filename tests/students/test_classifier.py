@@ -304,3 +304,16 @@ def test_a_pretrained_student_takes_the_cores_other_processes_leave(monkeypatch)
     assert defaults.free_cores() == 2
     monkeypatch.setattr(defaults.os, "getloadavg", lambda: (9.0, 9.0, 9.0))  # overloaded
     assert defaults.free_cores() == 1
+
+
+def test_an_encoder_students_decoder_is_new_and_its_pretrained_encoder_is_not(tmp_path):
+    encoder = BertForMaskedLM(
+        BertConfig(**{k: v for k, v in TINY_ENCODER.items() if k != "model_type"}, vocab_size=300)
+    )
+    encoder.save_pretrained(tmp_path / "bert")
+    student = load_student(
+        {"name_or_path": str(tmp_path / "bert"), "tokenizer": "byt5", "family": "encoder"}
+    )
+    new = set(student.info["new_parameters"])
+    assert new and not any(n.startswith("encoder.") for n in new)
+    assert all(n in new for n, _ in student.model.named_parameters() if n.startswith("decoder."))

@@ -139,6 +139,12 @@ def load_encoder_student(cfg: StudentConfig, seed: int | None = None) -> Student
         "decoder_hidden_size": decoder.config.hidden_size,
         "max_input_positions": _input_position_limit(encoder.config),
         "max_target_positions": decoder.config.max_position_embeddings,
+        # Everything but a pretrained encoder is new: it takes training.new_learning_rate.
+        "new_parameters": [
+            n
+            for n, _ in model.named_parameters()
+            if cfg.architecture is not None or not n.startswith("encoder.")
+        ],
     }
     return StudentBundle(model=model, tokenizer=tokenizer, info=info)
 
