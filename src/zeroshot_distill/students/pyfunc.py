@@ -6,6 +6,9 @@ rows the way ``kedro run --pipelines=predict`` does (label-only decoding)::
 
     df = pd.DataFrame({"premise": ["A man sleeps."], "hypothesis": ["A man is awake."]})
     model.predict(df)  # -> ["contradiction"]; None where the output names no label
+
+Logged with ``runtime="onnx"`` (the ``export`` pipeline's run logs ``student_onnx``), it
+scores labels on the exported ONNX graph with onnxruntime instead of PyTorch.
 """
 
 from __future__ import annotations
@@ -29,14 +32,23 @@ from zeroshot_distill.tasks import TaskSpec
 
 #: Artifact key of the saved student directory inside the MLflow model.
 STUDENT_ARTIFACT = "student_model"
+#: Artifact key of the ONNX export directory (``runtime: onnx``).
+ONNX_ARTIFACT = "student_onnx"
 
 
 class StudentPyfunc(PythonModel):
     """Labels a DataFrame holding the task's input fields with a saved student."""
 
     def load_context(self, context: PythonModelContext) -> None:
-        self._bundle: StudentBundle = load_saved_student(context.artifacts[STUDENT_ARTIFACT])
         config = context.model_config or {}
+        if config.get("runtime") == "onnx":
+            from zeroshot_distill.students.onnx_export import OnnxStudent
+
+            onnx = OnnxStudent(context.artifacts[ONNX_ARTIFACT], config.get("onnx_variant", "fp32"))
+            info = {**onnx.info, "label_decoding": "score"}
+            self._bundle = StudentBundle(model=onnx, tokenizer=onnx.tokenizer, info=info)  # type: ignore[arg-type]
+        else:
+            self._bundle = load_saved_student(context.artifacts[STUDENT_ARTIFACT])
         self._spec = TaskSpec.from_params(config["task"])
         self._batch_size = int(config.get("batch_size", 32))
 
@@ -67,11 +79,13 @@ def log_student_model(
     input_example: pd.DataFrame,
     *,
     name: str = "student",
+    runtime: str = "torch",
 ) -> Any:
     """Log the saved student in ``directory`` to the active MLflow run as ``name``.
 
     ``input_example``: a few rows with the task's input fields; MLflow stores them with the
-    model and checks that the logged model answers them.
+    model and checks that the logged model answers them. ``runtime="onnx"``: ``directory``
+    is an ONNX export (``student_onnx``), scored with onnxruntime.
     """
     spec = TaskSpec.from_params(task)
     columns = [
@@ -83,15 +97,18 @@ def log_student_model(
     signature = ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec(DataType.string)]))
     # Explicit requirements: inferring them loads the model once more in a subprocess.
     packages = ("mlflow", "torch", "transformers", "peft", "pandas")
+    if runtime == "onnx":
+        packages = (*packages, "onnxruntime")
     requirements = [f"{package}=={version(package)}" for package in packages]
+    artifact = ONNX_ARTIFACT if runtime == "onnx" else STUDENT_ARTIFACT
     return mlflow.pyfunc.log_model(
         name=name,
         # A "model from code" file rather than a pickled object.
         python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
         signature=signature,
         input_example=pd.DataFrame(input_example)[list(spec.input_fields)],
-        artifacts={STUDENT_ARTIFACT: str(directory)},
-        model_config={"task": dict(task)},
+        artifacts={artifact: str(directory)},
+        model_config={"task": dict(task), "runtime": runtime},
         # The package travels with the model, so loading needs no installed project.
         code_paths=[str(Path(zeroshot_distill.__file__).parent)],
         pip_requirements=requirements,
