@@ -28,7 +28,7 @@ import io
 import json
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -350,18 +350,8 @@ class OnnxStudent:
         (scores,) = self.session.run(["scores"], feeds)
         return np.asarray(scores, dtype=np.float64).reshape(len(inputs), n_candidates)
 
-    # The StudentBundle view that predict and the pyfunc model read.
-    @property
-    def prefixes(self) -> dict[str, str]:
-        """The task prefixes the student was trained with."""
-        from zeroshot_distill.students.model import DEFAULT_PREFIXES
-
-        return {**DEFAULT_PREFIXES, **dict(self.info.get("prefixes") or {})}
-
-
-def export_summary(export: OnnxExport) -> Mapping[str, Any]:
-    """Sizes of the exported graphs in MB, for logs and metrics."""
-    sizes = {"fp32_mb": len(export.fp32) / 1e6}
-    if export.int8 is not None:
-        sizes["int8_mb"] = len(export.int8) / 1e6
-    return sizes
+    def as_bundle(self) -> StudentBundle:
+        """This graph where a :class:`StudentBundle` goes (``predict``, the pyfunc model): its
+        tokenizer, its training info (prefixes, label budget), labels read by scoring."""
+        info = {**self.info, "label_decoding": "score"}
+        return StudentBundle(model=self, tokenizer=self.tokenizer, info=info)  # type: ignore[arg-type]

@@ -41,12 +41,12 @@ class StudentPyfunc(PythonModel):
 
     def load_context(self, context: PythonModelContext) -> None:
         config = context.model_config or {}
+        self._bundle: StudentBundle
         if config.get("runtime") == "onnx":
             from zeroshot_distill.students.onnx_export import OnnxStudent
 
-            onnx = OnnxStudent(context.artifacts[ONNX_ARTIFACT], config.get("onnx_variant", "fp32"))
-            info = {**onnx.info, "label_decoding": "score"}
-            self._bundle = StudentBundle(model=onnx, tokenizer=onnx.tokenizer, info=info)  # type: ignore[arg-type]
+            variant = config.get("onnx_variant", "fp32")
+            self._bundle = OnnxStudent(context.artifacts[ONNX_ARTIFACT], variant).as_bundle()
         else:
             self._bundle = load_saved_student(context.artifacts[STUDENT_ARTIFACT])
         self._spec = TaskSpec.from_params(config["task"])

@@ -122,9 +122,7 @@ def runtime_student(
         num_threads=params.get("num_threads"),
     )
     logger.info("predict: ONNX runtime, %s graph of %s", onnx.variant, student_onnx)
-    # The exported graph reads labels by label scoring; generation stays with torch.
-    info = {**onnx.info, "label_decoding": "score"}
-    return StudentBundle(model=onnx, tokenizer=onnx.tokenizer, info=info)  # type: ignore[arg-type]
+    return onnx.as_bundle()
 
 
 def predict_in_chunks(
