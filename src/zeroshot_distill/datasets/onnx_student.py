@@ -29,6 +29,11 @@ from kedro.io.core import get_filepath_str, get_protocol_and_path
 if TYPE_CHECKING:
     from zeroshot_distill.students.onnx_export import OnnxExport
 
+try:  # kedro-viz reads the preview type from the return annotation
+    from kedro_datasets._typing import JSONPreview
+except ImportError:  # pragma: no cover - kedro-datasets is a project dependency
+    JSONPreview = str  # type: ignore[misc,assignment]
+
 #: Same as ``zeroshot_distill.students.onnx_export.EXPORT_INFO_FILE`` (kept here so that
 #: importing the datasets package does not import torch).
 EXPORT_INFO_FILE = "onnx_export.json"
@@ -89,7 +94,7 @@ class OnnxStudentDataset(AbstractVersionedDataset["OnnxExport", "Path | None"]):
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "version": self._version}
 
-    def preview(self) -> str:
+    def preview(self) -> JSONPreview:
         """The export description and the graphs' sizes on disk, as JSON."""
         path = self.load()
         if path is None:
@@ -98,4 +103,4 @@ class OnnxStudentDataset(AbstractVersionedDataset["OnnxExport", "Path | None"]):
         summary["size_mb"] = {
             f.name: round(f.stat().st_size / 1e6, 3) for f in sorted(path.glob("*.onnx"))
         }
-        return json.dumps(summary)
+        return JSONPreview(json.dumps(summary))

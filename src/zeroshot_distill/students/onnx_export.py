@@ -267,12 +267,15 @@ def export_student(
 def quantize_int8(model: bytes) -> bytes:
     """``model`` with int8 weights (onnxruntime's ``quantize_dynamic``: MatMul weights as
     QInt8, activations quantized per call)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
 
     with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp, FP32_FILE), Path(tmp, INT8_FILE)
+        source, prepared, target = (Path(tmp, n) for n in ("in.onnx", "pre.onnx", INT8_FILE))
         source.write_bytes(model)
-        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        # onnxruntime's recommended preparation: ONNX shape inference and graph optimisation
+        # (its symbolic shape inference gives up on the causal graph).
+        quant_pre_process(source, prepared, skip_symbolic_shape=True)
+        quantize_dynamic(prepared, target, weight_type=QuantType.QInt8)
         return target.read_bytes()
 
 
