@@ -354,3 +354,19 @@ def test_no_teacher_no_prompt_guard() -> None:
     """predict validates rows only the student reads: no teacher prompt, no size limit."""
     valid, rejected = validate_examples(prepared(_with_a_huge_row()), NLI, PARAMS)
     assert len(valid) == 8 and rejected.empty
+
+
+def test_rows_without_a_label_next_to_labelled_ones_are_valid() -> None:
+    # pandas 3 reads the missing labels of a partly labelled file as NaN, not None.
+    raw = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "premise": ["A dog runs.", "It rains."],
+            "hypothesis": ["An animal moves.", "It is dry."],
+            "label": [None, "contradiction"],
+        }
+    )
+    standardized = standardize_columns(raw, NLI, PARAMS)
+    valid, rejected = validate_examples(standardized, NLI, PARAMS)
+    assert len(valid) == 2 and rejected.empty
+    assert valid["gold_label"].isna().tolist() == [True, False]
