@@ -50,6 +50,10 @@ def test_a_broken_jsonl_line_is_named_by_its_line_in_the_file(tmp_path):
         list(chunks)
     with pytest.raises(InputFileError, match="chunk_size"):
         TaskFileDataset(str(path), chunk_size=0)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    with pytest.raises(InputFileError, match="empty"):
+        list(TaskFileDataset(str(empty), chunk_size=2).load())
 
 
 def test_partitions_are_saved_one_at_a_time_and_load_lazily(tmp_path):

@@ -141,6 +141,8 @@ class TaskFileChunks:
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
             yield frame
+        if start == 0:
+            raise InputFileError(f"{self.path}: the file is empty: no rows to read.")
 
 
 def _chunks(
