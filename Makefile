@@ -72,6 +72,8 @@ benchmarks:
 	$(BIN)/python benchmarks/label_scoring.py
 	$(BIN)/python benchmarks/lora_memory.py
 	$(BIN)/python benchmarks/causal_label_scoring.py
+	$(BIN)/python benchmarks/onnx_export.py
+	$(BIN)/python benchmarks/predict_throughput.py
 
 clean:  ## remove run outputs (keeps data/01_raw and the venv)
 	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete

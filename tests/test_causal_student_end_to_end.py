@@ -69,12 +69,9 @@ def test_distill_with_a_causal_student_then_predict(tmp_path: Path) -> None:
         f"{SENTIMENT},predict_file=sentiment_sample.jsonl",
         f"--load-versions=student_model:{student_version}",
     )
-    (predictions_version,) = versions(project, "data/07_model_output/new_predictions.parquet")
-    predictions = pd.read_parquet(
-        project
-        / "data/07_model_output/new_predictions.parquet"
-        / predictions_version
-        / "new_predictions.parquet"
+    (predictions_version,) = versions(project, "data/07_model_output/new_predictions")
+    predictions = pd.read_parquet(  # one Parquet partition per input chunk
+        project / "data/07_model_output/new_predictions" / predictions_version / "new_predictions"
     )
     assert len(predictions) > 0 and predictions["valid_output"].all()
     assert predictions["student_label"].isin(["positive", "negative"]).all()

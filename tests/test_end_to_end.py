@@ -123,17 +123,28 @@ def test_distill_default_run_then_predict_and_viz(
         project, "run", "--pipelines=predict", f"--load-versions=student_model:{student_version}"
     )
     assert "240 rows labelled" in result.stdout[result.stdout.rindex("Run summary: predict") :]
-    (predictions_version,) = versions(project, "data/07_model_output/new_predictions.parquet")
-    predictions = pd.read_parquet(
-        project
-        / "data/07_model_output/new_predictions.parquet"
-        / predictions_version
-        / "new_predictions.parquet"
+    (predictions_version,) = versions(project, "data/07_model_output/new_predictions")
+    predictions = pd.read_parquet(  # one Parquet partition per input chunk
+        project / "data/07_model_output/new_predictions" / predictions_version / "new_predictions"
     )
     assert len(predictions) == 240
     assert (
         predictions["student_label"].dropna().isin(["entailment", "neutral", "contradiction"]).all()
     )
+
+    # The export's ONNX graph labels the same rows as the PyTorch student.
+    run_kedro(project, "run", "--pipelines=export")
+    (onnx_version,) = versions(project, "data/06_models/student_onnx")
+    exported = project / "data/06_models/student_onnx" / onnx_version / "student_onnx"
+    assert (exported / "model.onnx").is_file() and (exported / "model.int8.onnx").is_file()
+    result = run_kedro(project, "run", "--pipelines=predict", "--params", "predict.runtime=onnx")
+    assert "240 rows labelled" in result.stdout[result.stdout.rindex("Run summary: predict") :]
+    onnx_version = versions(project, "data/07_model_output/new_predictions")[-1]
+    by_onnx = pd.read_parquet(
+        project / "data/07_model_output/new_predictions" / onnx_version / "new_predictions"
+    )
+    agreement = (by_onnx["student_label"] == predictions["student_label"]).mean()
+    assert agreement >= 0.99
 
     # kedro-viz builds a static site of every pipeline.
     result = run_kedro(project, "viz", "build", "--include-previews")

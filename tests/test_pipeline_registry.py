@@ -16,7 +16,14 @@ from zeroshot_distill.pipeline_registry import DISTILL_STAGES, register_pipeline
 from zeroshot_distill.pipelines import annotation, data_processing
 from zeroshot_distill.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS
 
-STAGES = (*DISTILL_STAGES, "experiments", "predict", "active_distill", "compare_students")
+STAGES = (
+    *DISTILL_STAGES,
+    "experiments",
+    "predict",
+    "export",
+    "active_distill",
+    "compare_students",
+)
 
 
 @pytest.fixture(scope="module")

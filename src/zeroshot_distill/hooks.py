@@ -274,6 +274,7 @@ SUMMARY_FILES = {
     "compare_students_table": "table",
     "new_predictions": "predictions",
     "student_model": "student",
+    "student_onnx": "ONNX student",
 }
 _VARIANT = re.compile(r"^experiments\.er(\d+)_tf(\d+)$")
 _OBJECT_REPR = re.compile(r"^<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>$")
@@ -413,14 +414,21 @@ class RunPresentationHook:
         if path is None:
             return
         self._files[SUMMARY_FILES[dataset_name]] = path
+        # predict's chunked output is counted while it is saved: its figures exist only now.
+        summary_lines = getattr(data, "summary_lines", None)
+        if dataset_name == "new_predictions" and callable(summary_lines):
+            self._lines += summary_lines()
         if dataset_name == "student_model" and mlflow.active_run() is not None:
             self._log_student(path)
+        if dataset_name == "student_onnx" and mlflow.active_run() is not None:
+            self._log_student(path, runtime="onnx")
 
-    def _log_student(self, path: str) -> None:
+    def _log_student(self, path: str, runtime: str = "torch") -> None:
         task = self._params.get("task")
         if not isinstance(task, Mapping):
             return
-        log_student_model(path, task, self._input_example(task))
+        name = "student_onnx" if runtime == "onnx" else "student"
+        log_student_model(path, task, self._input_example(task), name=name, runtime=runtime)
 
     def _input_example(self, task: Mapping[str, Any]) -> pd.DataFrame:
         """Two test rows of ``examples`` for the logged model; placeholders without them."""

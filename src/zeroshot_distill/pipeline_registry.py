@@ -16,6 +16,7 @@ from zeroshot_distill.pipelines import (
     data_processing,
     evaluation,
     experiments,
+    export,
     predict,
     prompt_optimization,
     subsampling,
@@ -57,6 +58,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "evaluation": evaluation.create_pipeline(),
         "experiments": experiments.create_pipeline(),
         "predict": predict.create_pipeline(),
+        "export": export.create_pipeline(),
         "active_distill": active_distill.create_pipeline(),
         "compare_students": compare_students.create_pipeline(),
     }

@@ -409,3 +409,19 @@ def test_a_nested_value_in_a_text_field_is_refused_with_row_id_field_and_fix(
     assert len(valid) == 4 and list(rejected["id"]) == ["r2"]
     rejected.to_parquet(tmp_path / "rejected.parquet")  # the nested value is kept as JSON
     assert "A man." in pd.read_parquet(tmp_path / "rejected.parquet").at[0, "premise"]
+
+
+def test_rows_without_a_label_next_to_labelled_ones_are_valid() -> None:
+    # pandas 3 reads the missing labels of a partly labelled file as NaN, not None.
+    raw = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "premise": ["A dog runs.", "It rains."],
+            "hypothesis": ["An animal moves.", "It is dry."],
+            "label": [None, "contradiction"],
+        }
+    )
+    standardized = standardize_columns(raw, NLI, PARAMS)
+    valid, rejected = validate_examples(standardized, NLI, PARAMS)
+    assert len(valid) == 2 and rejected.empty
+    assert valid["gold_label"].isna().tolist() == [True, False]

@@ -53,3 +53,21 @@ def test_logged_student_loads_with_pyfunc_and_labels_rows(
 
     with pytest.raises(Exception, match="hypothesis"):
         model.predict(ROWS[["premise"]])
+
+
+def test_an_onnx_logged_student_labels_rows_like_the_torch_one(
+    tmp_path: Path, tiny_student: StudentBundle, nli_spec: TaskSpec
+) -> None:
+    from zeroshot_distill.students import predict_labels
+    from zeroshot_distill.students.onnx_export import export_student
+
+    export_student(tiny_student, quantize=False).save(tmp_path / "onnx")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("t", artifact_location=str(tmp_path / "artifacts"))
+    with mlflow.start_run(experiment_id=experiment) as run:
+        log_student_model(
+            tmp_path / "onnx", nli_spec.model_dump(), ROWS.head(1), name="s", runtime="onnx"
+        )
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/s")
+    expected = predict_labels(tiny_student.model, tiny_student.tokenizer, nli_spec, ROWS)
+    assert model.predict(ROWS) == expected

@@ -10,6 +10,11 @@ needs the file, the line and what to change. This dataset reads the file itself 
       load_args: {encoding: utf-8}            # CSV: also sep, quotechar, ... (pandas.read_csv)
 
 ``file_format`` overrides the format taken from the extension. Read-only: ``save`` refuses.
+
+With ``chunk_size: N`` the dataset loads a :class:`TaskFileChunks` instead of a frame: the
+rows in frames of at most N, read as they are consumed, so a file larger than memory can be
+processed (JSONL line by line and Parquet by record batch; CSV and JSON are parsed whole and
+then handed out in chunks). Its ``total_rows`` is known before the first chunk.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -53,9 +59,11 @@ class TaskFileDataset(AbstractDataset[None, pd.DataFrame]):
         *,
         file_format: str | None = None,
         load_args: dict[str, Any] | None = None,
+        chunk_size: int | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """``filepath`` relative to the project root; ``file_format`` from its extension."""
+        """``filepath`` relative to the project root; ``file_format`` from its extension;
+        ``chunk_size``: load :class:`TaskFileChunks` of that many rows instead of a frame."""
         self._filepath = PurePosixPath(filepath)
         self._format = file_format or _SUFFIXES.get(self._filepath.suffix.lower())
         if self._format not in FORMATS:
@@ -65,10 +73,18 @@ class TaskFileDataset(AbstractDataset[None, pd.DataFrame]):
                 "catalog entry"
             )
         self._load_args = dict(load_args or {})
+        if chunk_size is not None and int(chunk_size) < 1:
+            raise InputFileError(f"{filepath}: `chunk_size` must be >= 1, got {chunk_size}")
+        self._chunk_size = None if chunk_size is None else int(chunk_size)
         self.metadata = metadata
 
-    def load(self) -> pd.DataFrame:
-        """The file's rows as a frame (raises :class:`InputFileError` with line and fix)."""
+    def load(self) -> pd.DataFrame | TaskFileChunks:
+        """The file's rows as a frame (raises :class:`InputFileError` with line and fix), or
+        as :class:`TaskFileChunks` with ``chunk_size``."""
+        if self._chunk_size is not None:
+            return TaskFileChunks(
+                Path(self._filepath), self._format, self._load_args, self._chunk_size
+            )
         return read_task_file(Path(self._filepath), self._format, self._load_args)
 
     def save(self, data: pd.DataFrame) -> None:
@@ -79,26 +95,108 @@ class TaskFileDataset(AbstractDataset[None, pd.DataFrame]):
         return Path(self._filepath).is_file()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "file_format": self._format}
+        return {
+            "filepath": str(self._filepath),
+            "file_format": self._format,
+            "chunk_size": self._chunk_size,
+        }
 
     def preview(self, nrows: int = 5) -> TablePreview:
         """The first rows, for kedro-viz (its table preview reads this return type)."""
-        return TablePreview(self.load().head(nrows).to_dict(orient="split"))
+        frame = read_task_file(Path(self._filepath), self._format, self._load_args)
+        return TablePreview(frame.head(nrows).to_dict(orient="split"))
+
+
+class TaskFileChunks:
+    """A task file's rows as frames of at most ``chunk_size`` rows, read while iterated.
+
+    Each iteration reads the file again from its start. Rows keep the file's order; the
+    frames' index continues across chunks (row ``i`` of the file has index ``i``).
+    """
+
+    def __init__(
+        self, path: Path, file_format: str, load_args: dict[str, Any], chunk_size: int
+    ) -> None:
+        self.path = path
+        self.file_format = file_format
+        self.load_args = load_args
+        self.chunk_size = chunk_size
+        self._total: int | None = None
+
+    @property
+    def total_rows(self) -> int:
+        """Number of rows in the file (Parquet: from its metadata; JSONL: non-blank lines;
+        other formats: parsed)."""
+        if self._total is None:
+            self._total = _count_rows(self.path, self.file_format, self.load_args)
+        return self._total
+
+    def __len__(self) -> int:
+        """Number of chunks."""
+        return -(-self.total_rows // self.chunk_size)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        start = 0
+        for frame in _chunks(self.path, self.file_format, self.load_args, self.chunk_size):
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame
+        if start == 0:
+            raise InputFileError(f"{self.path}: the file is empty: no rows to read.")
+
+
+def _chunks(
+    path: Path, file_format: str, load_args: dict[str, Any], size: int
+) -> Iterator[pd.DataFrame]:
+    _check_is_file(path)
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            batches = pq.ParquetFile(path).iter_batches(batch_size=size)
+            yield from (batch.to_pandas() for batch in batches)
+        except Exception as err:  # pyarrow raises several types for a non-Parquet file
+            raise InputFileError(_not_parquet(path, err)) from None
+    elif file_format == "jsonl":
+        records: list[dict[str, Any]] = []
+        encoding = load_args.get("encoding", "utf-8")
+        with path.open(encoding=encoding, errors="strict", newline="") as handle:
+            try:
+                for number, line in enumerate(handle, start=1):
+                    if line.strip():
+                        records.append(_jsonl_record(path, number, line.rstrip("\r\n")))
+                    if len(records) == size:
+                        yield pd.DataFrame.from_records(records)
+                        records = []
+            except UnicodeDecodeError:
+                _decode(path, encoding)  # raises the whole-file reader's error with the fix
+                raise
+        if records:
+            yield pd.DataFrame.from_records(records)
+    else:
+        frame = read_task_file(path, file_format, load_args)
+        for start in range(0, len(frame), size):
+            yield frame.iloc[start : start + size].reset_index(drop=True)
+
+
+def _count_rows(path: Path, file_format: str, load_args: dict[str, Any]) -> int:
+    _check_is_file(path)
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except Exception as err:
+            raise InputFileError(_not_parquet(path, err)) from None
+    if file_format == "jsonl":
+        with path.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    return len(read_task_file(path, file_format, load_args))
 
 
 def read_task_file(path: Path, file_format: str, load_args: dict[str, Any]) -> pd.DataFrame:
     """Read ``path`` as ``file_format``; empty or unreadable files raise InputFileError."""
-    if not path.is_file():
-        hint = (
-            "it is a folder, not a file"
-            if path.is_dir()
-            else "no such file (paths are relative to the project root)"
-        )
-        raise InputFileError(
-            f"{path}: {hint}. Put your file there, or point `raw_examples.filepath` in "
-            "conf/local/catalog.yml at it (a bundled sample: --params raw_file=<name in "
-            "data/01_raw/>)."
-        )
+    _check_is_file(path)
     if file_format == "parquet":
         return _read_parquet(path)
     text = _decode(path, load_args.get("encoding", "utf-8"))
@@ -113,6 +211,20 @@ def read_task_file(path: Path, file_format: str, load_args: dict[str, Any]) -> p
     if frame.empty:
         raise InputFileError(f"{path}: no rows (the file has {_what_it_has(frame)}).")
     return frame
+
+
+def _check_is_file(path: Path) -> None:
+    if not path.is_file():
+        hint = (
+            "it is a folder, not a file"
+            if path.is_dir()
+            else "no such file (paths are relative to the project root)"
+        )
+        raise InputFileError(
+            f"{path}: {hint}. Put your file there, or point `raw_examples.filepath` in "
+            "conf/local/catalog.yml at it (a bundled sample: --params raw_file=<name in "
+            "data/01_raw/>)."
+        )
 
 
 def _what_it_has(frame: pd.DataFrame) -> str:
@@ -139,25 +251,30 @@ def _decode(path: Path, encoding: str) -> str:
 
 
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputFileError(
-                f"{path}, line {number}, column {err.colno}: not valid JSON ({err.msg}): "
-                f"{_excerpt(line, err.colno)}. Each line must hold one complete JSON object; "
-                "fix or delete that line (a JSON array file needs a .json extension)."
-            ) from None
-        if not isinstance(record, dict):
-            raise InputFileError(
-                f"{path}, line {number}: a JSON {type(record).__name__}, not an object "
-                '({"field": value, ...}); every line must be one row as a JSON object.'
-            )
-        records.append(record)
+    records = [
+        _jsonl_record(path, number, line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
     return pd.DataFrame.from_records(records)
+
+
+def _jsonl_record(path: Path, number: int, line: str) -> dict[str, Any]:
+    """Line ``number`` of a JSONL file as a row; errors name the line and the fix."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise InputFileError(
+            f"{path}, line {number}, column {err.colno}: not valid JSON ({err.msg}): "
+            f"{_excerpt(line, err.colno)}. Each line must hold one complete JSON object; "
+            "fix or delete that line (a JSON array file needs a .json extension)."
+        ) from None
+    if not isinstance(record, dict):
+        raise InputFileError(
+            f"{path}, line {number}: a JSON {type(record).__name__}, not an object "
+            '({"field": value, ...}); every line must be one row as a JSON object.'
+        )
+    return record
 
 
 def _read_json(path: Path, text: str) -> pd.DataFrame:
@@ -239,13 +356,17 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises several types for a non-Parquet file
-        raise InputFileError(
-            f"{path}: not a readable Parquet file ({type(err).__name__}: {err}). Check the "
-            "extension: JSONL/CSV files need .jsonl/.csv (or set `file_format:`)."
-        ) from None
+        raise InputFileError(_not_parquet(path, err)) from None
     if frame.empty:
         raise InputFileError(f"{path}: no rows.")
     return frame
+
+
+def _not_parquet(path: Path, err: Exception) -> str:
+    return (
+        f"{path}: not a readable Parquet file ({type(err).__name__}: {err}). Check the "
+        "extension: JSONL/CSV files need .jsonl/.csv (or set `file_format:`)."
+    )
 
 
 def _excerpt(line: str, column: int, width: int = 30) -> str:

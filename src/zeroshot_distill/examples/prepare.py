@@ -202,7 +202,7 @@ def _row_problems(examples: pd.DataFrame, spec: TaskSpec) -> dict[int, tuple[str
             elif any(not str(c).strip() for c in choices):
                 flag(position, spec.choices_field, "empty choice text")
         label = record["gold_label"]
-        if label is not None and not spec.is_valid_label(label):
+        if not is_missing(label) and not spec.is_valid_label(label):
             choices = record.get(spec.choices_field) if spec.kind == "multiple_choice" else None
             flag(position, "gold_label", spec.label_problem(label, choices))
 

@@ -11,9 +11,9 @@ causal LM students take the same calls (the latter's prompts, scoring and genera
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -47,6 +47,30 @@ _MAX_LOGITS = 2**26
 #: parses the text. Numeric tasks have no candidates and always generate.
 LABEL_DECODINGS = ("score", "generate")
 LabelDecoding = Literal["score", "generate"]
+
+
+@runtime_checkable
+class CandidateScorer(Protocol):
+    """A student that scores candidates but is no PyTorch model (an exported ONNX graph,
+    :class:`~zeroshot_distill.students.onnx_export.OnnxStudent`): passed as ``model`` to
+    the label-scoring functions, it replaces the model's forward passes."""
+
+    causal: bool
+    vocab_size: int
+
+    def score_candidates(
+        self,
+        inputs: Sequence[Sequence[int]],
+        targets: Sequence[Sequence[int]],
+        n_candidates: int,
+    ) -> np.ndarray:
+        """Scores ``(len(inputs), n_candidates)`` of candidate ``j`` of row ``i`` at
+        ``targets[i * n_candidates + j]``."""
+        ...
+
+
+#: Called with the number of rows of each finished batch (a progress bar's update).
+BatchCallback = Callable[[int], None]
 
 
 def resolve_label_decoding(decoding: str | None, spec: TaskSpec) -> LabelDecoding:
@@ -114,6 +138,7 @@ def read_labels(
     max_input_length: int = 512,
     max_new_tokens: int = 32,
     decoding: str | None = "score",
+    on_batch: BatchCallback | None = None,
 ) -> LabelReadout:
     """The student's label for each row, as :class:`LabelReadout`.
 
@@ -122,11 +147,20 @@ def read_labels(
     label of ``spec.label_set``, with a probability per label. With ``"generate"`` (always
     for numeric tasks) the label is decoded greedily and mapped to the label set (a
     canonical number for numeric tasks), ``None`` where the text names no label.
+    ``on_batch`` is called with each finished batch's row count (label scoring).
     """
     records = as_records(rows)
     mode = resolve_label_decoding(decoding, spec)
     if is_sequence_classifier(model):  # a head has nothing to generate: it scores
         mode = "score"
+    if mode == "generate" and isinstance(model, CandidateScorer):
+        raise ValueError(
+            f"an exported (ONNX) student reads labels by label scoring only, but task "
+            f"{spec.name!r} would be read by generation ("
+            + ("a numeric task" if spec.label_set is None else "label_decoding: generate")
+            + "): set `predict.runtime: torch`"
+            + ("" if spec.label_set is None else " or `predict.label_decoding: score`")
+        )
     if mode == "score":
         labels = spec.label_set or []
         probs = label_probabilities(
@@ -137,6 +171,7 @@ def read_labels(
             batch_size,
             prefix=prefix,
             max_input_length=max_input_length,
+            on_batch=on_batch,
         )
         chosen = [labels[int(i)] for i in np.argmax(probs, axis=1)] if len(records) else []
         outputs = [spec.label_target(c, r) for c, r in zip(chosen, records, strict=True)]
@@ -189,11 +224,19 @@ def label_probabilities(
     *,
     prefix: str = _DEFAULT.label,
     max_input_length: int = 512,
+    on_batch: BatchCallback | None = None,
 ) -> np.ndarray:
     """Probability of each candidate label per row (softmax of :func:`label_log_probs`
     over the candidates), ``(n_rows, n_labels)`` in the order of ``spec.label_set``."""
     scores = label_log_probs(
-        model, tokenizer, spec, rows, batch_size, prefix=prefix, max_input_length=max_input_length
+        model,
+        tokenizer,
+        spec,
+        rows,
+        batch_size,
+        prefix=prefix,
+        max_input_length=max_input_length,
+        on_batch=on_batch,
     )
     if len(scores) == 0:
         return scores
@@ -292,6 +335,7 @@ def label_log_probs(
     *,
     prefix: str = _DEFAULT.label,
     max_input_length: int = 512,
+    on_batch: BatchCallback | None = None,
 ) -> np.ndarray:
     """Log-likelihood of every candidate label's target text after the input, per row.
 
@@ -300,7 +344,9 @@ def label_log_probs(
     :meth:`TaskSpec.label_target`): the sum of the target tokens' log-probabilities,
     end-of-sequence included, i.e. the log-probability of the whole target. The encoder
     (a causal LM: the prompt) runs once per row; all candidates of a batch go through the
-    decoder together. Numeric tasks have no label set.
+    decoder together. Numeric tasks have no label set. ``model`` may also be a
+    :class:`CandidateScorer` (an exported graph), which then scores the same batches.
+    ``on_batch`` is called with each finished batch's row count.
     """
     labels = spec.label_set
     if labels is None:
@@ -316,9 +362,11 @@ def label_log_probs(
             max_input_length,
         )
     n_labels = len(labels)
-    was_training = model.training
-    model.eval()
-    causal = causal_lm.is_causal_lm(model)
+    scorer = model if isinstance(model, CandidateScorer) else None
+    was_training = scorer is None and model.training
+    if scorer is None:
+        model.eval()
+    causal = scorer.causal if scorer is not None else causal_lm.is_causal_lm(model)
     encoded = _encode(
         tokenizer,
         [prefix + spec.student_input(r) for r in records],
@@ -332,7 +380,11 @@ def label_log_probs(
         if spec.kind == "multiple_choice"
         else encode_targets(tokenizer, [spec.label_target(label, {}) for label in labels])
     )
-    vocab = int(model.get_output_embeddings().weight.shape[0])
+    vocab = (
+        scorer.vocab_size
+        if scorer is not None
+        else int(model.get_output_embeddings().weight.shape[0])
+    )
     try:
         for batch in length_batches(encoded, batch_size):
             targets = (
@@ -350,6 +402,11 @@ def label_log_probs(
             for start in range(0, len(batch), rows):
                 idx = batch[start : start + rows]
                 chunk = targets[start * n_labels : (start + rows) * n_labels]
+                if scorer is not None:
+                    scores[idx] = scorer.score_candidates(
+                        [encoded[i] for i in idx], chunk, n_labels
+                    )
+                    continue
                 if causal:
                     prompt_ids, prompt_mask = causal_lm.pad_prompts(
                         [encoded[i] for i in idx], tokenizer.pad_token_id
@@ -373,8 +430,11 @@ def label_log_probs(
                     n_labels,
                 )
                 scores[idx] = token_logp.sum(dim=1).view(len(idx), n_labels).cpu().numpy()
+            if on_batch is not None:
+                on_batch(len(batch))
     finally:
-        model.train(was_training)
+        if scorer is None:
+            model.train(was_training)
     return scores
 
 

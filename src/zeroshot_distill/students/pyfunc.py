@@ -12,6 +12,9 @@ rows the way ``kedro run --pipelines=predict`` does (label-only decoding)::
 ``label`` is ``None`` where a generated output names no label; ``confidence`` and
 ``probabilities`` come with label scoring (tasks with a label set), not with generation.
 ``make serve`` serves it over HTTP (:mod:`zeroshot_distill.serving`).
+
+Logged with ``runtime="onnx"`` (the ``export`` pipeline's run logs ``student_onnx``), it
+scores labels on the exported ONNX graph with onnxruntime instead of PyTorch.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from zeroshot_distill.tasks import TaskSpec
 
 #: Artifact key of the saved student directory inside the MLflow model.
 STUDENT_ARTIFACT = "student_model"
+#: Artifact key of the ONNX export directory (``runtime: onnx``).
+ONNX_ARTIFACT = "student_onnx"
 #: What the model answers per row (see the module docstring).
 OUTPUT_COLUMNS = ["label", "confidence", "probabilities"]
 
@@ -43,8 +48,15 @@ class StudentPyfunc(PythonModel):
     """Labels a DataFrame holding the task's input fields with a saved student."""
 
     def load_context(self, context: PythonModelContext) -> None:
-        self._bundle: StudentBundle = load_saved_student(context.artifacts[STUDENT_ARTIFACT])
         config = context.model_config or {}
+        self._bundle: StudentBundle
+        if config.get("runtime") == "onnx":
+            from zeroshot_distill.students.onnx_export import OnnxStudent
+
+            variant = config.get("onnx_variant", "fp32")
+            self._bundle = OnnxStudent(context.artifacts[ONNX_ARTIFACT], variant).as_bundle()
+        else:
+            self._bundle = load_saved_student(context.artifacts[STUDENT_ARTIFACT])
         self._spec = TaskSpec.from_params(config["task"])
         self._batch_size = int(config.get("batch_size", 32))
 
@@ -77,13 +89,17 @@ def log_student_model(
     input_example: pd.DataFrame,
     *,
     name: str = "student",
+    runtime: str = "torch",
 ) -> Any:
     """Log the saved student in ``directory`` to the active MLflow run as ``name``.
 
     ``input_example``: a few rows with the task's input fields; MLflow stores them with the
-    model and checks that the logged model answers them.
+    model and checks that the logged model answers them. ``runtime="onnx"``: ``directory``
+    is an ONNX export (``student_onnx``), scored with onnxruntime.
     """
-    return mlflow.pyfunc.log_model(name=name, **_model_arguments(directory, task, input_example))
+    return mlflow.pyfunc.log_model(
+        name=name, **_model_arguments(directory, task, input_example, runtime)
+    )
 
 
 def save_student_model(
@@ -95,7 +111,10 @@ def save_student_model(
 
 
 def _model_arguments(
-    directory: str | Path, task: Mapping[str, Any], input_example: pd.DataFrame
+    directory: str | Path,
+    task: Mapping[str, Any],
+    input_example: pd.DataFrame,
+    runtime: str = "torch",
 ) -> dict[str, Any]:
     """What logging and saving the pyfunc model share: code, artifact, signature, example."""
     spec = TaskSpec.from_params(task)
@@ -115,14 +134,17 @@ def _model_arguments(
     signature = ModelSignature(inputs=Schema(columns), outputs=outputs)
     # Explicit requirements: inferring them loads the model once more in a subprocess.
     packages = ("mlflow", "torch", "transformers", "peft", "pandas")
+    if runtime == "onnx":
+        packages = (*packages, "onnxruntime")
     requirements = [f"{package}=={version(package)}" for package in packages]
+    artifact = ONNX_ARTIFACT if runtime == "onnx" else STUDENT_ARTIFACT
     return {
         # A "model from code" file rather than a pickled object.
         "python_model": str(Path(__file__).with_name("pyfunc_entry.py")),
         "signature": signature,
         "input_example": pd.DataFrame(input_example)[list(spec.input_fields)],
-        "artifacts": {STUDENT_ARTIFACT: str(directory)},
-        "model_config": {"task": dict(task)},
+        "artifacts": {artifact: str(directory)},
+        "model_config": {"task": dict(task), "runtime": runtime},
         # The package travels with the model, so loading needs no installed project.
         "code_paths": [str(Path(zeroshot_distill.__file__).parent)],
         "pip_requirements": requirements,

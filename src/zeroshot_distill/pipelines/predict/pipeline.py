@@ -1,30 +1,29 @@
 """predict: a chosen student version labels new data.
 
 ``kedro run --pipelines=predict --load-versions=student_model:<version>
---params predict_file=my_rows.jsonl``
+--params predict_file=my_rows.jsonl`` (``predict.runtime=onnx``: the export's graph).
 """
 
 from kedro.pipeline import Node, Pipeline
 
-from zeroshot_distill.pipelines.predict.nodes import (
-    predict_new_examples,
-    prepare_prediction_inputs,
-)
+from zeroshot_distill.pipelines.predict.nodes import predict_in_chunks
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Validate new rows like training data, then label them with the student."""
+    """Read the rows chunk by chunk, validate each like training data, label it with the
+    student (PyTorch or its ONNX export) and write it as one output partition."""
     return Pipeline(
         [
             Node(
-                prepare_prediction_inputs,
-                inputs=["prediction_inputs", "params:task", "params:data_processing"],
-                outputs="prediction_examples",
-                name="prepare_prediction_inputs",
-            ),
-            Node(
-                predict_new_examples,
-                inputs=["student_model", "prediction_examples", "params:task", "params:predict"],
+                predict_in_chunks,
+                inputs=[
+                    "student_model",
+                    "student_onnx",
+                    "prediction_inputs",
+                    "params:task",
+                    "params:data_processing",
+                    "params:predict",
+                ],
                 outputs="new_predictions",
                 name="predict_new_examples",
             ),
