@@ -135,3 +135,22 @@ def test_a_quantized_student_is_refused_naming_the_parameter():
     student.model.is_loaded_in_4bit = True
     with pytest.raises(OnnxExportError, match=r"training\.peft\.quantization"):
         export_student(student)
+
+
+def test_a_classifier_student_is_refused_with_the_way_to_export_it():
+    classifier = load_student(
+        {
+            "architecture": {
+                "model_type": "bert",
+                "hidden_size": 32,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 4,
+                "intermediate_size": 64,
+            }
+        },
+        seed=0,
+        labels=["entailment", "neutral", "contradiction"],
+    )
+    assert classifier.family == "classifier"
+    with pytest.raises(OnnxExportError, match=r"predict\.runtime: torch.*optimum-cli"):
+        export_student(classifier)

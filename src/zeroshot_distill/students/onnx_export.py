@@ -181,6 +181,13 @@ def exportable_model(student: StudentBundle) -> PreTrainedModel:
         )
     if hasattr(model, "peft_config"):
         model = copy.deepcopy(model).merge_and_unload()
+    if student.family == "classifier":
+        raise OnnxExportError(
+            "classifier students are not exported by this pipeline yet: keep "
+            "`predict.runtime: torch`, or export the saved student directory (an ordinary "
+            "*ForSequenceClassification checkpoint) with Hugging Face Optimum: "
+            "`optimum-cli export onnx --task text-classification --model <dir> <out>`"
+        )
     if student.family not in ("seq2seq", "causal_lm"):
         raise OnnxExportError(
             f"student family {student.family!r} cannot be exported to ONNX (seq2seq and "
