@@ -311,17 +311,21 @@ def _free_port() -> int:
 
 # Every family, full or with adapters, goes through the same launcher: an encoder student and
 # a decoder-only student with LoRA on 2 CPU ranks (a few epochs: plumbing, not accuracy).
+TINY_BERT = {
+    "model_type": "bert",
+    "hidden_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 4,
+    "intermediate_size": 64,
+}
 OTHER_FAMILIES = {
+    # a bare encoder on a task with labels: a head for the label (family auto)
+    "classifier": {"student": {"architecture": TINY_BERT, "decoder": {"num_hidden_layers": 1}}},
     "encoder": {
         "student": {
-            "architecture": {
-                "model_type": "bert",
-                "hidden_size": 32,
-                "num_hidden_layers": 1,
-                "num_attention_heads": 4,
-                "intermediate_size": 64,
-            },
+            "architecture": TINY_BERT,
             "decoder": {"num_hidden_layers": 1},
+            "family": "encoder",
         }
     },
     "decoder_only_lora": {
@@ -355,9 +359,10 @@ def test_encoder_and_decoder_lora_students_train_on_two_processes(family):
     info = student.info
     assert info["world_size"] == 2
     assert info["examples_seen"] == N_TRAIN * epochs
-    assert info["family"] == ("seq2seq" if family == "encoder" else "causal_lm")
-    if family == "encoder":
-        assert info["student_kind"] == "encoder"
+    expected = {"encoder": "seq2seq", "classifier": "classifier"}.get(family, "causal_lm")
+    assert info["family"] == expected
+    if family in ("encoder", "classifier"):
+        assert info["student_kind"] == family
     else:
         assert info["peft"]["r"] == 4
         assert info["num_trainable_parameters"] < info["num_parameters"]
