@@ -122,7 +122,7 @@ def test_break_even_counts_predictions_until_the_student_has_paid_for_itself() -
 @pytest.mark.parametrize(
     ("teacher_1m", "beats", "reason"),
     [
-        (0.0, True, "not cheaper"),  # a free local teacher
+        (0.0, True, "costs $0 per prediction at its configured price"),  # a free local teacher
         (2.0, True, "not cheaper"),  # as expensive as the student
         (40.0, False, "did not beat its majority-class baseline"),
         (math.nan, True, "unknown"),

@@ -266,6 +266,13 @@ def break_even(
         reason = "the cost per prediction of the teacher or the student is unknown"
         return BreakEven(**figures, predictions=None, reason=reason)
     saving = teacher_each - student_each
+    if teacher_each == 0:
+        reason = (
+            "the teacher costs $0 per prediction at its configured price (a local or recorded "
+            "teacher; set its price under teacher.prices), so no student is cheaper; the "
+            "reference price shows what a paid API would cost"
+        )
+        return BreakEven(**figures, predictions=None, reason=reason)
     if saving <= 0:
         reason = (
             "the student is not cheaper per prediction than the teacher, so it never pays "
